@@ -1,0 +1,254 @@
+namespace AttnEval.Abstractions;
+
+/// <summary>The three kinds of metric (DESIGN.md §4).</summary>
+public enum MetricKind
+{
+    /// <summary>A scalar uncertainty per sample (higher = less trustworthy), optionally a confidence in [0, 1].</summary>
+    SampleEstimator,
+    /// <summary>A score per attention head for a whole model.</summary>
+    HeadAnalysis,
+    /// <summary>A score per document of a corpus.</summary>
+    DataScorer,
+}
+
+/// <summary>What a metric needs from a run, so that each thing is computed once for all metrics.</summary>
+[Flags]
+public enum MetricNeeds
+{
+    /// <summary>Nothing beyond the answer text.</summary>
+    None = 0,
+    /// <summary>Per-token log-probabilities and entropies of the answer.</summary>
+    TokenScores = 1,
+    /// <summary>Attention rows through an <see cref="IAttentionRowReducer"/> during generation.</summary>
+    AttentionRows = 2,
+    /// <summary>Several sampled answers to the same prompt (<c>generation.samples</c>).</summary>
+    SampledAnswers = 4,
+    /// <summary>A sentence-similarity model.</summary>
+    SentenceSimilarity = 8,
+    /// <summary>Extra model calls (Score/Generate) made by the metric itself.</summary>
+    ModelCalls = 16,
+}
+
+/// <summary>Type of a metric option value in a recipe.</summary>
+public enum OptionType
+{
+    /// <summary>A whole number.</summary>
+    Integer,
+    /// <summary>A real number.</summary>
+    Number,
+    /// <summary>true/false.</summary>
+    Boolean,
+    /// <summary>A string (optionally one of <see cref="OptionSpec.AllowedValues"/>).</summary>
+    String,
+    /// <summary>A list of strings.</summary>
+    StringList,
+    /// <summary>A list of whole numbers.</summary>
+    IntegerList,
+    /// <summary>A list of real numbers.</summary>
+    NumberList,
+}
+
+/// <summary>One option a metric or judge accepts in a recipe; the recipe validator checks type and range before any model loads.</summary>
+/// <param name="Key">The key, snake_case (e.g. <c>top_heads</c>).</param>
+/// <param name="Type">Its type.</param>
+/// <param name="Default">Default value (boxed int/double/bool/string/list), or null when required/absent.</param>
+/// <param name="Description">One line: meaning, unit, and source (paper § / spec §).</param>
+public sealed record OptionSpec(string Key, OptionType Type, object? Default, string Description)
+{
+    /// <summary>Inclusive lower bound for numbers, or null.</summary>
+    public double? Min { get; init; }
+    /// <summary>Inclusive upper bound for numbers, or null.</summary>
+    public double? Max { get; init; }
+    /// <summary>Allowed values for strings, or null for any.</summary>
+    public IReadOnlyList<string>? AllowedValues { get; init; }
+    /// <summary>True when the recipe must set it.</summary>
+    public bool Required { get; init; }
+}
+
+/// <summary>
+/// Validated option values for one metric or judge, with defaults applied. Values are boxed
+/// <see cref="long"/>, <see cref="double"/>, <see cref="bool"/>, <see cref="string"/> or lists of those.
+/// </summary>
+public sealed class OptionValues
+{
+    private readonly IReadOnlyDictionary<string, object?> _values;
+
+    /// <summary>Wraps already-validated values.</summary>
+    public OptionValues(IReadOnlyDictionary<string, object?> values) => _values = values;
+
+    /// <summary>No options.</summary>
+    public static OptionValues Empty { get; } = new(new Dictionary<string, object?>());
+
+    /// <summary>All values by key.</summary>
+    public IReadOnlyDictionary<string, object?> Values => _values;
+
+    /// <summary>True when the key has a non-null value.</summary>
+    public bool Has(string key) => _values.TryGetValue(key, out var v) && v is not null;
+
+    /// <summary>An integer option.</summary>
+    /// <exception cref="KeyNotFoundException">The key is absent and no fallback was given.</exception>
+    public int GetInt(string key, int? fallback = null) => Get(key, fallback, v => Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>A real option.</summary>
+    public double GetDouble(string key, double? fallback = null) => Get(key, fallback, v => Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>A boolean option.</summary>
+    public bool GetBool(string key, bool? fallback = null) => Get(key, fallback, v => (bool)v);
+    /// <summary>A string option.</summary>
+    public string GetString(string key, string? fallback = null) =>
+        _values.TryGetValue(key, out var v) && v is not null ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)! :
+        fallback ?? throw new KeyNotFoundException($"option '{key}' is not set");
+    /// <summary>A list option as strings.</summary>
+    public IReadOnlyList<string> GetStringList(string key) =>
+        _values.TryGetValue(key, out var v) && v is System.Collections.IEnumerable e && v is not string
+            ? e.Cast<object?>().Select(x => Convert.ToString(x, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToList()
+            : [];
+
+    private T Get<T>(string key, T? fallback, Func<object, T> convert) where T : struct =>
+        _values.TryGetValue(key, out var v) && v is not null ? convert(v) :
+        fallback ?? throw new KeyNotFoundException($"option '{key}' is not set");
+}
+
+/// <summary>Describes a named part a plugin exports (a metric or a judge): its recipe name and options.</summary>
+public interface IComponentFactory
+{
+    /// <summary>The name used in recipes, kebab-case (e.g. <c>mean-token-entropy</c>).</summary>
+    string Name { get; }
+    /// <summary>One-line description with the source paper.</summary>
+    string Description { get; }
+    /// <summary>The options it accepts; any other key in a recipe is rejected.</summary>
+    IReadOnlyList<OptionSpec> Options { get; }
+}
+
+/// <summary>Factory of a metric of any kind.</summary>
+public interface IMetricFactory : IComponentFactory
+{
+    /// <summary>The kind of result.</summary>
+    MetricKind Kind { get; }
+}
+
+/// <summary>Factory of a per-sample estimator.</summary>
+public interface ISampleEstimatorFactory : IMetricFactory
+{
+    /// <summary>Creates the estimator with validated options.</summary>
+    ISampleEstimator Create(OptionValues options);
+}
+
+/// <summary>Factory of a model-level head analysis.</summary>
+public interface IHeadAnalysisFactory : IMetricFactory
+{
+    /// <summary>Creates the analysis with validated options.</summary>
+    IHeadAnalysis Create(OptionValues options);
+}
+
+/// <summary>Factory of a per-document data scorer.</summary>
+public interface IDataScorerFactory : IMetricFactory
+{
+    /// <summary>Creates the scorer with validated options.</summary>
+    IDataScorer Create(OptionValues options);
+}
+
+/// <summary>Factory of a correctness judge.</summary>
+public interface IJudgeFactory : IComponentFactory
+{
+    /// <summary>Creates the judge with validated options.</summary>
+    ICorrectnessJudge Create(OptionValues options);
+}
+
+/// <summary>The result of one estimator on one sample.</summary>
+/// <param name="Uncertainty">Uncertainty, higher = less trustworthy; finite.</param>
+/// <param name="Confidence">Optional confidence in [0, 1] (probability-like), used by ECE/Brier; null when the method has none.</param>
+public sealed record SampleEstimate(double Uncertainty, double? Confidence = null)
+{
+    /// <summary>Optional method-specific details written to the sample record (small, JSON-serialisable).</summary>
+    public IReadOnlyDictionary<string, object?>? Details { get; init; }
+}
+
+/// <summary>Everything an estimator may read for one sample.</summary>
+public sealed record EstimationContext
+{
+    /// <summary>The model (for estimators that declare <see cref="MetricNeeds.ModelCalls"/>).</summary>
+    public required ILanguageModel Model { get; init; }
+    /// <summary>The sample.</summary>
+    public required Sample Sample { get; init; }
+    /// <summary>The rendered prompt text.</summary>
+    public required string Prompt { get; init; }
+    /// <summary>The prompt's token ids.</summary>
+    public required IReadOnlyList<int> PromptTokens { get; init; }
+    /// <summary>The answer being judged (greedy or the recipe's main decoding).</summary>
+    public required GeneratedSequence Answer { get; init; }
+    /// <summary>Sampled answers to the same prompt (empty unless some metric needs them).</summary>
+    public IReadOnlyList<GeneratedSequence> SampledAnswers { get; init; } = [];
+    /// <summary>The reducer this estimator created for this sample, after it received the answer's rows; null if none.</summary>
+    public IAttentionRowReducer? Reducer { get; init; }
+    /// <summary>The sentence-similarity model when declared.</summary>
+    public ISentenceSimilarity? Similarity { get; init; }
+}
+
+/// <summary>A per-sample uncertainty estimator (UQAC, SAR, MSP, ...).</summary>
+public interface ISampleEstimator
+{
+    /// <summary>What it needs; the runner computes each thing once for all estimators.</summary>
+    MetricNeeds Needs { get; }
+
+    /// <summary>Creates this sample's attention reducer, called before generation when
+    /// <see cref="Needs"/> has <see cref="MetricNeeds.AttentionRows"/>; otherwise return null.</summary>
+    /// <param name="model">The model's shape.</param>
+    /// <param name="promptLength">Number of prompt tokens; generated positions follow it.</param>
+    IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength);
+
+    /// <summary>Computes the estimate.</summary>
+    /// <exception cref="Exception">Any exception costs this sample's value only (recorded as an error).</exception>
+    SampleEstimate Estimate(EstimationContext context);
+}
+
+/// <summary>Sentence similarity (e.g. cosine of sentence embeddings), used by SAR and semantic estimators.</summary>
+public interface ISentenceSimilarity
+{
+    /// <summary>Name of the model.</summary>
+    string Name { get; }
+    /// <summary>Similarity of two texts, in [-1, 1] (cosine) or [0, 1] (probability), stated by the implementation.</summary>
+    double Similarity(string a, string b);
+}
+
+/// <summary>Inputs of a model-level head analysis.</summary>
+public sealed record HeadAnalysisContext
+{
+    /// <summary>The model.</summary>
+    public required ILanguageModel Model { get; init; }
+    /// <summary>The recipe's dataset items (may be empty when the protocol builds its own probes).</summary>
+    public IReadOnlyList<Sample> Samples { get; init; } = [];
+    /// <summary>The run folder; analysis files (e.g. <c>heads.json</c>) go here.</summary>
+    public required string OutputDirectory { get; init; }
+    /// <summary>Seed for every random choice.</summary>
+    public long Seed { get; init; }
+    /// <summary>Appends one record to the run's <c>samples.jsonl</c> (flushed). Keys must be JSON-serialisable.</summary>
+    public Action<IReadOnlyDictionary<string, object?>> Record { get; init; } = _ => { };
+    /// <summary>Progress: (done, total, label).</summary>
+    public IProgress<(int Done, int Total, string Label)>? Progress { get; init; }
+}
+
+/// <summary>The result of a head analysis.</summary>
+/// <param name="Scores">A score per head (higher = more of the function).</param>
+public sealed record HeadAnalysisResult(IReadOnlyDictionary<HeadId, double> Scores)
+{
+    /// <summary>Scalar results for <c>summary.json</c> (e.g. ablation accuracies).</summary>
+    public IReadOnlyDictionary<string, object?> Summary { get; init; } = new Dictionary<string, object?>();
+    /// <summary>File names written into the run folder.</summary>
+    public IReadOnlyList<string> Artifacts { get; init; } = [];
+}
+
+/// <summary>A model-level analysis that scores every head (retrieval heads, safety heads).</summary>
+public interface IHeadAnalysis
+{
+    /// <summary>Runs the protocol.</summary>
+    HeadAnalysisResult Run(HeadAnalysisContext context, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A per-document scorer (AttentionInfluence). Documents are scored one by one so a run resumes per document.</summary>
+public interface IDataScorer
+{
+    /// <summary>One-time preparation on the model (e.g. detecting retrieval heads); called before the first document.</summary>
+    void Prepare(ILanguageModel model, string outputDirectory, CancellationToken cancellationToken = default);
+
+    /// <summary>Scores one document; higher = more valuable.</summary>
+    SampleEstimate Score(ILanguageModel model, Sample document, CancellationToken cancellationToken = default);
+}
