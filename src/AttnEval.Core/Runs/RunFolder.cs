@@ -1,0 +1,163 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace AttnEval.Core.Runs;
+
+/// <summary>A run folder would not open: a resumed recipe changed, or the folder is not a run.</summary>
+public sealed class RunFolderException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public RunFolderException(string message) : base(message) { }
+}
+
+/// <summary>
+/// One run folder (DESIGN.md §7, schema version <see cref="SchemaVersion"/>):
+/// <c>recipe.resolved.yaml</c>, <c>manifest.json</c>, append-only <c>samples.jsonl</c> (one line per
+/// finished sample, flushed to disk after each line), <c>summary.json</c> (written atomically at the end)
+/// and reports. A run killed at any moment can be resumed: a torn last line is cut off, finished ids are
+/// skipped, and a recipe whose hash differs from the manifest's is refused.
+/// </summary>
+public sealed class RunFolder : IDisposable
+{
+    /// <summary>Version of the run-folder format.</summary>
+    public const int SchemaVersion = 1;
+    /// <summary>File names inside a run folder.</summary>
+    public const string RecipeFile = "recipe.resolved.yaml", ManifestFile = "manifest.json", SamplesFile = "samples.jsonl", SummaryFile = "summary.json";
+
+    private static readonly JsonSerializerOptions LineOptions = new() { WriteIndented = false };
+    private readonly FileStream _samples;
+    private readonly HashSet<string> _finished;
+
+    private RunFolder(string path, FileStream samples, HashSet<string> finished)
+    {
+        Path = path; _samples = samples; _finished = finished;
+    }
+
+    /// <summary>Full path of the folder.</summary>
+    public string Path { get; }
+
+    /// <summary>Ids of the samples already in <c>samples.jsonl</c>.</summary>
+    public IReadOnlySet<string> FinishedIds => _finished;
+
+    /// <summary>Full path of a file inside the folder.</summary>
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>Creates <c>&lt;outputDir&gt;/&lt;name&gt;-&lt;utc yyyyMMdd-HHmmss&gt;</c> (a numeric suffix if it exists) and writes
+    /// the resolved recipe and the manifest.</summary>
+    /// <param name="outputDir">Parent folder (created if missing).</param>
+    /// <param name="name">Recipe name.</param>
+    /// <param name="resolvedYaml">Canonical resolved recipe text.</param>
+    /// <param name="manifest">Manifest; <c>schema_version</c> and <c>recipe_sha256</c> are added.</param>
+    /// <param name="utcNow">Clock, for tests.</param>
+    public static RunFolder Create(string outputDir, string name, string resolvedYaml, JsonObject manifest, DateTime? utcNow = null)
+    {
+        var stamp = (utcNow ?? DateTime.UtcNow).ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        var baseDir = System.IO.Path.Combine(System.IO.Path.GetFullPath(outputDir), $"{name}-{stamp}");
+        var dir = baseDir;
+        for (int i = 2; Directory.Exists(dir); i++) dir = $"{baseDir}-{i}";
+        Directory.CreateDirectory(dir);
+        WriteAtomic(System.IO.Path.Combine(dir, RecipeFile), resolvedYaml);
+        manifest["schema_version"] = SchemaVersion;
+        manifest["recipe_sha256"] = Sha256(resolvedYaml);
+        WriteAtomic(System.IO.Path.Combine(dir, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var fs = new FileStream(System.IO.Path.Combine(dir, SamplesFile), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        return new RunFolder(dir, fs, []);
+    }
+
+    /// <summary>Reopens a run folder to continue it.</summary>
+    /// <exception cref="RunFolderException">Not a run folder, another schema version, or the recipe changed.</exception>
+    public static RunFolder Resume(string dir, string resolvedYaml)
+    {
+        dir = System.IO.Path.GetFullPath(dir);
+        var manifestPath = System.IO.Path.Combine(dir, ManifestFile);
+        if (!System.IO.File.Exists(manifestPath))
+            throw new RunFolderException($"{dir}: not a run folder (no {ManifestFile})");
+        var manifest = JsonNode.Parse(System.IO.File.ReadAllText(manifestPath))?.AsObject()
+                       ?? throw new RunFolderException($"{manifestPath}: empty manifest");
+        if ((int?)manifest["schema_version"] != SchemaVersion)
+            throw new RunFolderException($"{manifestPath}: run-folder schema {manifest["schema_version"]} is not {SchemaVersion}");
+        var recorded = (string?)manifest["recipe_sha256"];
+        var now = Sha256(resolvedYaml);
+        if (recorded != now)
+        {
+            var before = System.IO.Path.Combine(dir, RecipeFile);
+            throw new RunFolderException($"{dir}: the recipe changed since this run started (sha256 {Short(recorded)} → {Short(now)}); " +
+                                         $"compare with {before}, or start a new run instead of --resume");
+        }
+        var samplesPath = System.IO.Path.Combine(dir, SamplesFile);
+        var finished = RepairAndReadIds(samplesPath);
+        var fs = new FileStream(samplesPath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        return new RunFolder(dir, fs, finished);
+    }
+
+    /// <summary>Appends one finished sample record (must carry a string <c>id</c>) and flushes it to disk.</summary>
+    /// <exception cref="ArgumentException">No id, or the id is already finished.</exception>
+    public void Append(JsonObject record)
+    {
+        var id = (string?)record["id"] ?? throw new ArgumentException("a sample record needs a string 'id'", nameof(record));
+        if (!_finished.Add(id)) throw new ArgumentException($"sample '{id}' is already in {SamplesFile}", nameof(record));
+        var bytes = Encoding.UTF8.GetBytes(record.ToJsonString(LineOptions) + "\n");
+        _samples.Write(bytes);
+        _samples.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Reads every record of a run folder's <c>samples.jsonl</c>, skipping a torn last line.</summary>
+    public static IReadOnlyList<JsonObject> ReadSamples(string dir)
+    {
+        var path = System.IO.Path.Combine(dir, SamplesFile);
+        var list = new List<JsonObject>();
+        if (!System.IO.File.Exists(path)) return list;
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        int lineNo = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNo++;
+            if (line.Length == 0) continue;
+            try { list.Add(JsonNode.Parse(line)!.AsObject()); }
+            catch (JsonException) when (reader.EndOfStream) { break; }
+            catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNo}: not a JSON record ({e.Message})"); }
+        }
+        return list;
+    }
+
+    /// <summary>Writes a JSON document atomically (temp file in the folder, then rename).</summary>
+    public void WriteJson(string name, JsonNode node) =>
+        WriteAtomic(File(name), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    /// <summary>Writes a text file atomically (temp file, then rename over the target).</summary>
+    public static void WriteAtomic(string path, string content)
+    {
+        var tmp = path + ".tmp-" + Environment.ProcessId;
+        System.IO.File.WriteAllText(tmp, content, new UTF8Encoding(false));
+        System.IO.File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Lower-case hex sha256 of UTF-8 text.</summary>
+    public static string Sha256(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static string Short(string? h) => h is null ? "none" : h[..Math.Min(12, h.Length)];
+
+    /// <summary>Cuts a torn last line (a kill during a write) and returns the ids of the complete lines.</summary>
+    private static HashSet<string> RepairAndReadIds(string path)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        if (!System.IO.File.Exists(path)) return ids;
+        var bytes = System.IO.File.ReadAllBytes(path);
+        int lastNewline = Array.LastIndexOf(bytes, (byte)'\n');
+        int keep = lastNewline + 1;
+        if (keep < bytes.Length)
+            using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write)) fs.SetLength(keep);
+        foreach (var line in Encoding.UTF8.GetString(bytes, 0, keep).Split('\n'))
+        {
+            if (line.Length == 0) continue;
+            var id = (string?)JsonNode.Parse(line)?["id"];
+            if (id is not null) ids.Add(id);
+        }
+        return ids;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _samples.Dispose();
+}
