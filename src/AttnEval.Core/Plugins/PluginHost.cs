@@ -119,8 +119,7 @@ public sealed class PluginHost : IDisposable
         if (entryTypes.Count == 0)
             return Fail(folder, $"{name}.dll has no public class implementing IAttnEvalPlugin");
 
-        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
-                      ?? assembly.GetName().Version?.ToString() ?? "?";
+        var version = VersionOf(assembly);
         foreach (var type in entryTypes)
         {
             var services = new ServiceCollection();
@@ -147,11 +146,17 @@ public sealed class PluginHost : IDisposable
         var exports = new List<PluginExport>();
         using (var probe = services.BuildServiceProvider())
         {
-            // Resolve each export once to learn its name; a duplicate name is refused, first plugin wins.
+            // Create each registration once to learn its name (GetService would only return the last one per
+            // service type); a duplicate name is refused, the first plugin wins.
             foreach (var d in services.ToList())
             {
                 object? instance;
-                try { instance = probe.GetService(d.ServiceType); }
+                try
+                {
+                    instance = d.ImplementationInstance
+                               ?? (d.ImplementationFactory is { } f ? f(probe)
+                                   : d.ImplementationType is { } t ? ActivatorUtilities.CreateInstance(probe, t) : null);
+                }
                 catch (Exception e) { Fail(folder, $"{pluginName}: cannot create {d.ServiceType.Name}: {e.Message}"); services.Remove(d); continue; }
                 var export = Describe(instance);
                 if (export is null) continue;
@@ -167,9 +172,12 @@ public sealed class PluginHost : IDisposable
             }
         }
         foreach (var d in services) _services.Add(d);
-        _plugins.Add(new PluginInfo(pluginName,
-            version ?? assembly.GetName().Version?.ToString() ?? "?", folder, exports));
+        _plugins.Add(new PluginInfo(pluginName, version ?? VersionOf(assembly), folder, exports));
     }
+
+    private static string VersionOf(Assembly assembly) =>
+        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
+        ?? assembly.GetName().Version?.ToString() ?? "?";
 
     private static PluginExport? Describe(object? instance) => instance switch
     {

@@ -25,7 +25,9 @@ public sealed class RunFolder : IDisposable
     /// <summary>File names inside a run folder.</summary>
     public const string RecipeFile = "recipe.resolved.yaml", ManifestFile = "manifest.json", SamplesFile = "samples.jsonl", SummaryFile = "summary.json";
 
-    private static readonly JsonSerializerOptions LineOptions = new() { WriteIndented = false };
+    /// <summary>Readable JSON (no \uXXXX escapes for '+', '&lt;', non-ASCII); HTML escaping is the report's job.</summary>
+    internal static readonly JsonSerializerOptions LineOptions = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions DocumentOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly FileStream _samples;
     private readonly HashSet<string> _finished;
 
@@ -60,7 +62,7 @@ public sealed class RunFolder : IDisposable
         WriteAtomic(System.IO.Path.Combine(dir, RecipeFile), resolvedYaml);
         manifest["schema_version"] = SchemaVersion;
         manifest["recipe_sha256"] = Sha256(resolvedYaml);
-        WriteAtomic(System.IO.Path.Combine(dir, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        WriteAtomic(System.IO.Path.Combine(dir, ManifestFile), manifest.ToJsonString(DocumentOptions));
         var fs = new FileStream(System.IO.Path.Combine(dir, SamplesFile), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         return new RunFolder(dir, fs, []);
     }
@@ -123,7 +125,7 @@ public sealed class RunFolder : IDisposable
 
     /// <summary>Writes a JSON document atomically (temp file in the folder, then rename).</summary>
     public void WriteJson(string name, JsonNode node) =>
-        WriteAtomic(File(name), node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        WriteAtomic(File(name), node.ToJsonString(DocumentOptions));
 
     /// <summary>Writes a text file atomically (temp file, then rename over the target).</summary>
     public static void WriteAtomic(string path, string content)

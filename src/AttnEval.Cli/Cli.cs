@@ -1,0 +1,86 @@
+using System.CommandLine;
+
+namespace AttnEval.Cli;
+
+/// <summary>Builds the <c>attneval</c> command tree. Exit codes: 0 done, 1 run failed, 2 bad usage or bad input.</summary>
+internal static class Cli
+{
+    public const int Ok = 0, Failed = 1, BadInput = 2;
+
+    public static RootCommand Build()
+    {
+        var plugins = new Option<string[]>("--plugins")
+        {
+            Description = "Plugin directory (repeatable); default: ATTNEVAL_PLUGINS, else the plugins folder beside attneval",
+            Recursive = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var set = new Option<string[]>("--set") { Description = "Override a recipe key: --set dataset.limit=5 (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var limit = new Option<int?>("--limit") { Description = "Shorthand for --set dataset.limit=N" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this run folder (skips finished samples; refuses a changed recipe)" };
+        var recipe = new Argument<string>("recipe") { Description = "Recipe YAML file" };
+
+        var run = new Command("run", "Run a recipe and write a run folder (samples.jsonl, summary.json, report.html)") { recipe, set, limit, resume };
+        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, Overrides(r.GetValue(set), r.GetValue(limit)), r.GetValue(resume), r.GetValue(plugins)));
+
+        var recipes = new Argument<string[]>("recipes") { Description = "Recipe files to check", Arity = ArgumentArity.OneOrMore };
+        var validateSet = new Option<string[]>("--set") { Description = "Override a recipe key before validation (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var validate = new Command("validate", "Check recipes (keys, types, ranges, files, plugin names) without loading a model or writing anything") { recipes, validateSet };
+        validate.SetAction(r => Commands.Validate(r.GetValue(recipes)!, r.GetValue(validateSet) ?? [], r.GetValue(plugins)));
+
+        var list = new Command("list", "List installed plugins and what they export (name, kind, version, folder)");
+        list.SetAction(r => Commands.List(r.GetValue(plugins)));
+
+        var runDir = new Argument<string>("run-dir") { Description = "A run folder" };
+        var report = new Command("report", "Re-render report.html from a run folder's summary.json and samples.jsonl") { runDir };
+        report.SetAction(r => Commands.Report(r.GetValue(runDir)!));
+
+        var model = new Option<string>("--model") { Description = "Model folder or checkpoint", Required = true };
+        var backend = new Option<string>("--backend") { Description = "Backend name", DefaultValueFactory = _ => "torchsharp" };
+        var device = new Option<string>("--device") { Description = "cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "float32, float16 or bfloat16", DefaultValueFactory = _ => "float32" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer file when it is not beside the model" };
+        var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length in tokens (a repeated sentence is encoded and cut)", DefaultValueFactory = _ => 64 };
+        var newTokens = new Option<int>("--new-tokens") { Description = "Tokens to generate", DefaultValueFactory = _ => 64 };
+        var scoreTokens = new Option<int>("--score-tokens") { Description = "Sequence length for teacher-forced scoring", DefaultValueFactory = _ => 256 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions (median reported)", DefaultValueFactory = _ => 3 };
+        var bench = new Command("bench", "Measure generation and scoring speed and peak memory; prints one JSON line")
+            { model, backend, device, dtype, tokenizer, prompt, newTokens, scoreTokens, repeats };
+        bench.SetAction(r => Commands.Bench(new BenchOptions(r.GetValue(model)!, r.GetValue(backend)!, r.GetValue(device)!, r.GetValue(dtype)!,
+            r.GetValue(tokenizer), r.GetValue(prompt), r.GetValue(newTokens), r.GetValue(scoreTokens), r.GetValue(repeats)), r.GetValue(plugins)));
+
+        var root = new RootCommand("attneval — read a language model's attention to judge its answers and its parts")
+        {
+            run, validate, list, report, bench,
+        };
+        root.Options.Add(plugins);
+        root.SetAction(_ => Help(root));
+        return root;
+    }
+
+    private static IReadOnlyList<string> Overrides(string[]? set, int? limit)
+    {
+        var list = new List<string>(set ?? []);
+        if (limit is { } n) list.Add($"dataset.limit={n}");
+        return list;
+    }
+
+    /// <summary>Parses and runs; parse errors are bad usage (one line each on stderr, exit code 2).</summary>
+    public static int Execute(string[] args)
+    {
+        var result = Build().Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var e in result.Errors) Console.Error.WriteLine($"attneval: {e.Message}");
+            Console.Error.WriteLine("attneval: see 'attneval --help'");
+            return BadInput;
+        }
+        return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    private static int Help(Command command)
+    {
+        Console.Error.WriteLine($"attneval: '{command.Name}' needs a subcommand: {string.Join(", ", command.Subcommands.Select(s => s.Name))}");
+        return BadInput;
+    }
+}

@@ -1,0 +1,143 @@
+using AttnEval.Core.Judges;
+using AttnEval.Core.Plugins;
+using AttnEval.Core.Recipes;
+using AttnEval.Core.Reports;
+using AttnEval.Core.Runs;
+using AttnEval.Core.Running;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+using AttnEval.Abstractions;
+
+namespace AttnEval.Cli;
+
+/// <summary>The actions behind each command. Each returns the process exit code.</summary>
+internal static partial class Commands
+{
+    /// <summary>Loads the plugin host (built-in judges first), printing one line per plugin that failed to load.</summary>
+    public static PluginHost LoadHost(string[]? pluginDirs, bool quiet = false)
+    {
+        var host = new PluginHost().AddBuiltIn("core", s =>
+        {
+            foreach (var j in BuiltInJudges.All) s.AddSingleton(j);
+        });
+        host.LoadFrom(pluginDirs is { Length: > 0 } ? pluginDirs : PluginHost.DefaultDirectories());
+        if (!quiet)
+            foreach (var e in host.Errors) Console.Error.WriteLine($"attneval: plugin {e}");
+        return host;
+    }
+
+    public static int Run(string recipePath, IReadOnlyList<string> overrides, string? resume, string[]? pluginDirs)
+    {
+        using var host = LoadHost(pluginDirs);
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("attneval: stopping after the current sample…"); };
+        Console.CancelKeyPress += onCancel;
+        string? runDir = resume;
+        try
+        {
+            var recipe = new RecipeLoader(host.Catalog).Load(recipePath, overrides);
+            var observer = new ConsoleObserver();
+            runDir = observer.Run(() => new UncertaintyRunner(host.Catalog, new DirCapture(observer, d => runDir = d)).Run(recipe, resume, cts.Token));
+            PrintSummary(runDir);
+            return Cli.Ok;
+        }
+        catch (RecipeException e)
+        {
+            foreach (var err in e.Errors) Console.Error.WriteLine(err);
+            return Cli.BadInput;
+        }
+        catch (Exception e) when (e is RunInputException or RunFolderException)
+        {
+            Console.Error.WriteLine($"attneval: {e.Message}");
+            return Cli.BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"attneval: interrupted; finished samples are kept. Continue with: attneval run {recipePath} --resume {runDir}");
+            return Cli.Failed;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"attneval: run failed: {e.GetType().Name}: {e.Message}" + (runDir is null ? "" : $"; finished samples are kept in {runDir} (--resume {runDir})"));
+            return Cli.Failed;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    public static int Validate(string[] recipes, string[] overrides, string[]? pluginDirs)
+    {
+        using var host = LoadHost(pluginDirs);
+        var loader = new RecipeLoader(host.Catalog);
+        int bad = 0;
+        foreach (var path in recipes)
+        {
+            try
+            {
+                loader.Load(path, overrides);
+                Console.WriteLine($"{path}: ok");
+            }
+            catch (RecipeException e)
+            {
+                bad++;
+                foreach (var err in e.Errors) Console.WriteLine(err);
+            }
+        }
+        return bad == 0 ? Cli.Ok : Cli.BadInput;
+    }
+
+    public static int List(string[]? pluginDirs)
+    {
+        using var host = LoadHost(pluginDirs, quiet: true);
+        var table = new Table().AddColumns("name", "kind", "plugin", "version", "folder");
+        foreach (var p in host.Plugins)
+            foreach (var x in p.Exports.OrderBy(x => x.Kind).ThenBy(x => x.Name))
+                table.AddRow(Markup.Escape(x.Name), x.Kind, Markup.Escape(p.Name), Markup.Escape(p.Version), Markup.Escape(p.Folder));
+        if (ConsoleObserver.Interactive) AnsiConsole.Write(table);
+        else
+            foreach (var p in host.Plugins)
+                foreach (var x in p.Exports.OrderBy(x => x.Kind).ThenBy(x => x.Name))
+                    Console.WriteLine($"{x.Name}\t{x.Kind}\t{p.Name}\t{p.Version}\t{p.Folder}");
+        foreach (var e in host.Errors) Console.Error.WriteLine($"attneval: plugin {e}");
+        return Cli.Ok;
+    }
+
+    public static int Report(string runDir)
+    {
+        try
+        {
+            Console.WriteLine(HtmlReport.Write(runDir));
+            return Cli.Ok;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"attneval: {e.Message}");
+            return Cli.BadInput;
+        }
+    }
+
+    private static void PrintSummary(string runDir)
+    {
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
+        var metrics = summary["evaluation_metrics"]!.AsArray().Select(x => (string)x!).ToList();
+        Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} samples, accuracy {Fmt(summary["accuracy"])}, {summary["n_errors"]} sample errors");
+        Console.WriteLine("method".PadRight(22) + string.Concat(metrics.Select(m => m.PadLeft(10))));
+        foreach (var (name, node) in summary["methods"]!.AsObject())
+            Console.WriteLine(name.PadRight(22) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10))));
+        Console.WriteLine($"run folder: {runDir}");
+        Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
+    }
+
+    private static string Fmt(System.Text.Json.Nodes.JsonNode? n) =>
+        n is null ? "n/a" : ((double)n).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Remembers the run folder as soon as it exists, for the interrupt/failure messages.</summary>
+    private sealed class DirCapture(IRunObserver inner, Action<string> onDir) : IRunObserver
+    {
+        public void Started(string runDir, int total, int alreadyDone) { onDir(runDir); inner.Started(runDir, total, alreadyDone); }
+        public void SampleFinished(string sampleId, bool hadError) => inner.SampleFinished(sampleId, hadError);
+        public void Status(string message) => inner.Status(message);
+    }
+}

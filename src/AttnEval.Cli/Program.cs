@@ -1,0 +1,1 @@
+return AttnEval.Cli.Cli.Execute(args);

@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using AttnEval.Core.Evaluation;
+using AttnEval.Core.Recipes;
+
+namespace AttnEval.Core.Running;
+
+/// <summary>
+/// Computes <c>summary.json</c> of an uncertainty run from its <c>samples.jsonl</c> records and the recipe alone, so
+/// every number can be traced to sample lines and recipe keys (DESIGN.md §10).
+/// </summary>
+/// <remarks>
+/// For each estimator, the evaluated samples are those with a judge verdict (<c>correct</c>) and a value for that
+/// estimator. Each evaluation metric (specs/uq-methods.md §5) is reported as
+/// <c>{ value, ci_low, ci_high }</c> with a percentile bootstrap interval over the samples
+/// (through <see cref="EvaluationSuite"/>; <c>evaluation.bootstrap</c> resamples, <c>evaluation.confidence_level</c>, <c>evaluation.seed</c>); a value that is
+/// undefined (one class only, no confidence for ECE/Brier) is <c>null</c> with a <c>note</c>.
+/// </remarks>
+public static class RunSummary
+{
+    /// <summary>Builds the summary document.</summary>
+    public static JsonObject Compute(Recipe recipe, IReadOnlyList<JsonObject> records)
+    {
+        var judged = records.Where(r => r["correct"] is JsonValue).ToList();
+        var ev = recipe.Evaluation;
+        var methods = new JsonObject();
+        var options = new EvaluationOptions
+        {
+            BootstrapResamples = ev.Bootstrap, ConfidenceLevel = ev.ConfidenceLevel, Seed = ev.Seed, EceBins = ev.EceBins,
+        };
+        foreach (var m in recipe.Metrics)
+        {
+            var items = judged.Where(r => r["metrics"]?[m.Name]?["uncertainty"] is JsonValue)
+                .Select(r => new EvaluationItem(
+                    (double)r["metrics"]![m.Name]!["uncertainty"]!,
+                    (double?)r["metrics"]![m.Name]!["confidence"],
+                    (bool)r["correct"]!))
+                .ToList();
+            var result = EvaluationSuite.Evaluate(m.Name, items, ev.Metrics, options);
+            var node = new JsonObject
+            {
+                ["n"] = result.Count,
+                ["errors"] = records.Count(r => r["errors"]?[m.Name] is not null),
+            };
+            foreach (var (name, mr) in result.Metrics)
+            {
+                var cell = new JsonObject { ["value"] = mr.Value };
+                if (mr.Lower is not null) { cell["ci_low"] = mr.Lower; cell["ci_high"] = mr.Upper; }
+                if (mr.Status != MetricStatus.Ok) cell["status"] = mr.Status == MetricStatus.Undefined ? "undefined" : "not-applicable";
+                if (mr.Note is not null) cell["note"] = mr.Note;
+                node[name] = cell;
+            }
+            methods[m.Name] = node;
+        }
+        int correct = judged.Count(r => (bool)r["correct"]!);
+        return new JsonObject
+        {
+            ["schema_version"] = Runs.RunFolder.SchemaVersion,
+            ["name"] = recipe.Name,
+            ["kind"] = recipe.Kind.ToRecipeName(),
+            ["model"] = recipe.Model.Path,
+            ["n_samples"] = records.Count,
+            ["n_judged"] = judged.Count,
+            ["n_correct"] = correct,
+            ["accuracy"] = judged.Count == 0 ? null : (double)correct / judged.Count,
+            ["n_errors"] = records.Count(r => r["error"] is not null),
+            ["n_metric_errors"] = records.Count(r => r["errors"] is not null),
+            ["evaluation_metrics"] = new JsonArray(ev.Metrics.Select(x => (JsonNode?)x).ToArray()),
+            ["bootstrap"] = ev.Bootstrap,
+            ["confidence_level"] = ev.ConfidenceLevel,
+            ["ece_bins"] = ev.EceBins,
+            ["seed"] = ev.Seed,
+            ["methods"] = methods,
+        };
+    }
+}

@@ -1,0 +1,231 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using AttnEval.Abstractions;
+using AttnEval.Core.Datasets;
+using AttnEval.Core.Plugins;
+using AttnEval.Core.Prompts;
+using AttnEval.Core.Recipes;
+using AttnEval.Core.Reports;
+using AttnEval.Core.Runs;
+
+namespace AttnEval.Core.Running;
+
+/// <summary>
+/// Runs an <c>uncertainty</c> recipe (DESIGN.md §3): for each sample, prompt → generate (capturing the attention rows
+/// the estimators ask for) → optional sampled answers → judge → every estimator → one line of <c>samples.jsonl</c>;
+/// then <c>summary.json</c> and <c>report.html</c> computed from the lines alone, so a resumed run ends with the same
+/// summary as an uninterrupted one.
+/// </summary>
+/// <remarks>
+/// Errors: input problems (unknown part, unreadable dataset, unavailable device, unloadable model) throw
+/// <see cref="RunInputException"/> before any sample runs. A failure on one sample — the model, the judge or one
+/// estimator — is written into that sample's record (<c>error</c> or <c>errors.&lt;metric&gt;</c>) and the run goes on.
+/// Determinism: the main answer uses <c>generation.seed</c>; sampled answers use <c>generation.seed</c> mixed with a
+/// stable hash of the sample id, so a resumed run draws the same samples.
+/// </remarks>
+public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? observer = null)
+{
+    private readonly IRunObserver _observer = observer ?? NullRunObserver.Instance;
+
+    /// <summary>Runs (or resumes) the recipe and returns the run folder's path.</summary>
+    /// <param name="recipe">A validated recipe of kind <c>uncertainty</c>.</param>
+    /// <param name="resumeDir">A run folder to continue, or null for a new run under <c>output.dir</c>.</param>
+    /// <param name="cancellationToken">Stops after the current sample; finished samples stay in the folder and no summary is written.</param>
+    /// <exception cref="RunInputException">Bad input (see remarks).</exception>
+    /// <exception cref="RunFolderException">The resumed folder belongs to another recipe or model.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled.</exception>
+    public string Run(Recipe recipe, string? resumeDir = null, CancellationToken cancellationToken = default)
+    {
+        if (recipe.Kind != RecipeKind.Uncertainty)
+            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' is run by its analysis plugin, not by the uncertainty runner");
+        var dataset = recipe.Dataset ?? throw new RunInputException($"{recipe.SourceFile}: an uncertainty recipe needs a dataset: section");
+
+        var estimators = recipe.Metrics.Select(m => (m.Name, Estimator: CreateEstimator(m))).ToList();
+        var judge = recipe.Judge is { } j ? catalog.Judges[j.Kind].Create(j.Options) : null;
+        IReadOnlyList<Sample> samples;
+        try { samples = DatasetReader.Read(dataset); }
+        catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException) { throw new RunInputException(e.Message, e); }
+
+        if (!catalog.Backends.TryGetValue(recipe.Model.Backend, out var backend))
+            throw new RunInputException($"{recipe.SourceFile}: model.backend '{recipe.Model.Backend}' is not installed");
+        if (!backend.IsAvailable(recipe.Model.Device, out var why))
+            throw new RunInputException($"{recipe.SourceFile}: model.device '{recipe.Model.Device}': {why}");
+
+        var yaml = recipe.ToResolvedYaml();
+        using var folder = resumeDir is null
+            ? RunFolder.Create(recipe.OutputDir, recipe.Name, yaml, Manifest(recipe, dataset, estimators.Select(e => e.Estimator), judge))
+            : RunFolder.Resume(resumeDir, yaml);
+
+        _observer.Status($"loading model {recipe.Model.Path} ({recipe.Model.Backend}, {recipe.Model.Device})");
+        ILanguageModel model;
+        try { model = backend.Load(recipe.Model, cancellationToken); }
+        catch (ModelLoadException e) { throw new RunInputException(e.Message, e); }
+        using (model)
+        {
+            RecordModel(folder, model.Info);
+            var needs = estimators.Aggregate(MetricNeeds.None, (a, e) => a | e.Estimator.Needs);
+            int sampled = needs.HasFlag(MetricNeeds.SampledAnswers) ? recipe.Generation.Samples : 0;
+
+            _observer.Started(folder.Path, samples.Count, samples.Count(s => folder.FinishedIds.Contains(s.Id)));
+            foreach (var sample in samples)
+            {
+                if (folder.FinishedIds.Contains(sample.Id)) continue;
+                cancellationToken.ThrowIfCancellationRequested();
+                var record = RunSample(recipe, model, sample, estimators, judge, sampled, cancellationToken);
+                folder.Append(record);
+                _observer.SampleFinished(sample.Id, record["error"] is not null || record["errors"] is not null);
+            }
+        }
+
+        _observer.Status("writing summary.json and report.html");
+        var summary = RunSummary.Compute(recipe, RunFolder.ReadSamples(folder.Path));
+        folder.WriteJson(RunFolder.SummaryFile, summary);
+        HtmlReport.Write(folder.Path);
+        return folder.Path;
+    }
+
+    private ISampleEstimator CreateEstimator(MetricSpec m) =>
+        catalog.Metrics.TryGetValue(m.Name, out var f) && f is ISampleEstimatorFactory se
+            ? se.Create(m.Options)
+            : throw new RunInputException($"metric '{m.Name}' is a {(f?.Kind.ToString() ?? "missing part")}, not a per-sample estimator; use it in a recipe of its own kind");
+
+    private static JsonObject RunSample(Recipe recipe, ILanguageModel model, Sample sample,
+        IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators, ICorrectnessJudge? judge, int sampled, CancellationToken ct)
+    {
+        var rec = new JsonObject { ["id"] = sample.Id, ["input"] = sample.Input, ["target"] = sample.Target };
+        try
+        {
+            var prompt = PromptBuilder.Build(recipe.Prompt, sample);
+            var tokens = model.Tokenizer.Encode(prompt, addBos: true);
+            var reducers = estimators.Select(e => e.Estimator.Needs.HasFlag(MetricNeeds.AttentionRows) ? e.Estimator.CreateReducer(model.Info, tokens.Count) : null).ToArray();
+            var g = recipe.Generation;
+            var answer = model.Generate(new GenerationRequest
+            {
+                PromptTokens = tokens,
+                MaxNewTokens = g.MaxNewTokens,
+                Sampling = new SamplingOptions(g.Temperature, g.TopP, g.TopK, g.Seed),
+                StopStrings = g.Stop,
+                Captures = reducers.OfType<IAttentionRowReducer>().ToList(),
+            }, ct).Sequences[0];
+            IReadOnlyList<GeneratedSequence> samples = sampled == 0 ? [] : model.Generate(new GenerationRequest
+            {
+                PromptTokens = tokens,
+                MaxNewTokens = g.MaxNewTokens,
+                NumSequences = sampled,
+                Sampling = new SamplingOptions(g.SampleTemperature, g.TopP, g.TopK, g.Seed ^ StableHash(sample.Id)),
+                StopStrings = g.Stop,
+            }, ct).Sequences;
+
+            rec["prompt"] = prompt;
+            rec["prompt_tokens"] = tokens.Count;
+            rec["answer"] = answer.Text;
+            rec["answer_tokens"] = answer.Tokens.Count;
+            rec["finish"] = answer.Finish.ToString();
+            if (samples.Count > 0) rec["sampled_answers"] = new JsonArray(samples.Select(s => (JsonNode?)s.Text).ToArray());
+
+            var errors = new JsonObject();
+            if (judge is not null)
+            {
+                try
+                {
+                    var v = judge.Judge(answer.Text, sample);
+                    rec["correct"] = v.Correct;
+                    rec["judge"] = new JsonObject { ["score"] = v.Score, ["extracted"] = v.Extracted, ["expected"] = v.Expected };
+                }
+                catch (Exception e) when (e is not OperationCanceledException) { errors["judge"] = Describe(e); }
+            }
+
+            var values = new JsonObject();
+            for (int i = 0; i < estimators.Count; i++)
+            {
+                var (name, estimator) = estimators[i];
+                try
+                {
+                    var est = estimator.Estimate(new EstimationContext
+                    {
+                        Model = model, Sample = sample, Prompt = prompt, PromptTokens = tokens, Answer = answer,
+                        SampledAnswers = samples, Reducer = reducers[i],
+                    });
+                    if (!double.IsFinite(est.Uncertainty)) throw new InvalidOperationException($"returned a non-finite uncertainty ({est.Uncertainty})");
+                    if (est.Confidence is { } c && !(c >= 0 && c <= 1)) throw new InvalidOperationException($"returned a confidence outside [0, 1] ({c})");
+                    var node = new JsonObject { ["uncertainty"] = est.Uncertainty };
+                    if (est.Confidence is { } conf) node["confidence"] = conf;
+                    if (est.Details is { Count: > 0 } d) node["details"] = JsonSerializerHelpers.ToNode(d);
+                    values[name] = node;
+                }
+                catch (Exception e) when (e is not OperationCanceledException) { errors[name] = Describe(e); }
+            }
+            rec["metrics"] = values;
+            if (errors.Count > 0) rec["errors"] = errors;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            rec["error"] = Describe(e);
+        }
+        return rec;
+    }
+
+    private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";
+
+    /// <summary>FNV-1a 64-bit hash of the id: stable across processes and machines (unlike string.GetHashCode).</summary>
+    internal static long StableHash(string s)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (var ch in s) { h ^= ch; h *= 1099511628211UL; }
+        return (long)(h & long.MaxValue);
+    }
+
+    private static JsonObject Manifest(Recipe recipe, DatasetSpec dataset, IEnumerable<ISampleEstimator> estimators, ICorrectnessJudge? judge)
+    {
+        var components = new JsonObject();
+        foreach (var a in estimators.Cast<object>().Append(judge).OfType<object>().Select(o => o.GetType().Assembly).Distinct())
+            components[a.GetName().Name!] = Version(a);
+        return new JsonObject
+        {
+            ["attneval_version"] = Version(typeof(UncertaintyRunner).Assembly),
+            ["contract_version"] = typeof(IAttnEvalPlugin).Assembly.GetName().Version?.ToString(),
+            ["components"] = components,
+            ["recipe_name"] = recipe.Name,
+            ["dataset"] = new JsonObject { ["path"] = dataset.Path, ["sha256"] = FileSha256(dataset.Path) },
+            ["seeds"] = new JsonObject { ["generation"] = recipe.Generation.Seed, ["dataset"] = dataset.Seed, ["evaluation"] = recipe.Evaluation.Seed },
+            ["dtype"] = recipe.Model.DType,
+            ["device"] = recipe.Model.Device,
+            ["machine"] = new JsonObject
+            {
+                ["os"] = RuntimeInformation.OSDescription,
+                ["arch"] = RuntimeInformation.ProcessArchitecture.ToString(),
+                ["cores"] = Environment.ProcessorCount,
+                ["dotnet"] = RuntimeInformation.FrameworkDescription,
+            },
+            ["started_utc"] = DateTime.UtcNow.ToString("O"),
+        };
+    }
+
+    /// <summary>Records the loaded model in the manifest; on resume, refuses a model whose weights changed.</summary>
+    private static void RecordModel(RunFolder folder, ModelInfo info)
+    {
+        var path = folder.File(RunFolder.ManifestFile);
+        var manifest = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        var known = (string?)manifest["model"]?["weights_sha256"];
+        if (known is not null && known != info.WeightsSha256)
+            throw new RunFolderException($"{folder.Path}: the model's weights changed since this run started (sha256 {known[..Math.Min(12, known.Length)]} → {info.WeightsSha256[..Math.Min(12, info.WeightsSha256.Length)]}); start a new run");
+        manifest["model"] = new JsonObject
+        {
+            ["name"] = info.Name, ["architecture"] = info.Architecture, ["layers"] = info.Layers, ["heads"] = info.Heads,
+            ["kv_heads"] = info.KvHeads, ["d_model"] = info.DModel, ["vocab_size"] = info.VocabSize,
+            ["context_length"] = info.ContextLength, ["dtype"] = info.DType, ["device"] = info.Device,
+            ["weights_sha256"] = info.WeightsSha256,
+        };
+        folder.WriteJson(RunFolder.ManifestFile, manifest);
+    }
+
+    private static string? Version(Assembly a) =>
+        a.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? a.GetName().Version?.ToString();
+
+    private static string FileSha256(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fs));
+    }
+}
