@@ -1,0 +1,168 @@
+using AttnEval.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AttnEval.Backends.TorchSharp.Modeling;
+
+/// <summary>
+/// Scaled dot-product attention shared by the Llama and GPT-2 attention modules, after their projections
+/// and positional encoding. Fused SDPA when the layer has no capture or intervention; otherwise the eager
+/// path: float32 scores and softmax computed in query chunks (each chunk ≤ the block budget), head
+/// interventions applied (q, then pattern, then z; request order inside each group), post-softmax rows
+/// copied to a managed buffer and handed to the layer's reducers chunk by chunk, then freed.
+/// </summary>
+internal static class AttentionCore
+{
+    /// <summary>Attention output z (before W_O), <c>[B, H, Tq, D]</c> in q's dtype.</summary>
+    /// <param name="q">Queries after RoPE, <c>[B, H, Tq, D]</c>.</param>
+    /// <param name="k">Keys of every visible position (cache included), <c>[B, Hkv, Tk, D]</c>.</param>
+    /// <param name="v">Values, <c>[B, Hkv, Tk, D]</c>.</param>
+    /// <param name="past">Absolute position of the first query (= Tk − Tq).</param>
+    /// <param name="mask">Optional extra mask, bool (true = may attend) or additive float, broadcastable to <c>[B, H, Tq, Tk]</c>; combined with the causal mask.</param>
+    /// <param name="layer">Layer index (for capture and interventions).</param>
+    /// <param name="control">The call's captures and interventions, or null.</param>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, int past, Tensor? mask, int layer, CallControl? control)
+    {
+        long b = q.shape[0], h = q.shape[1], tq = q.shape[2], d = q.shape[3], tk = k.shape[2];
+        int groups = (int)(h / k.shape[1]);
+        if (groups > 1) { k = k.repeat_interleave(groups, 1); v = v.repeat_interleave(groups, 1); }   // [B, H, Tk, D]
+        if (control is null || !control.NeedsEager(layer))
+        {
+            if (mask is null && past == 0 && tq > 1) return nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+            if (mask is null && tq == 1) return nn.functional.scaled_dot_product_attention(q, k, v);
+            return nn.functional.scaled_dot_product_attention(q, k, v, CombinedMask(mask, past, tq, tk, q.device, 0, tq, q.dtype));
+        }
+        return Eager(q, k, v, past, mask, layer, control, b, h, tq, d, tk);
+    }
+
+    private static Tensor Eager(Tensor q, Tensor k, Tensor v, int past, Tensor? mask, int layer, CallControl control, long b, long h, long tq, long d, long tk)
+    {
+        var interventions = control.Interventions(layer);
+        var reducers = control.Reducers(layer);
+        var qf = q.to(ScalarType.Float32);
+        var kf = k.to(ScalarType.Float32).transpose(2, 3);                    // [B, H, D, Tk]
+        var vf = v.to(ScalarType.Float32);
+
+        // q interventions: q_h ← ε·q_h (RoPE is linear, so before or after it is the same).
+        var qScale = Enumerable.Repeat(1f, (int)h).ToArray();
+        foreach (var iv in interventions) if (iv is ScaleQuery sq) qScale[iv.Head.Head] *= (float)sq.Epsilon;
+        if (qScale.Any(s => s != 1f)) qf = qf * tensor(qScale, device: q.device).view(1, h, 1, 1);
+
+        double scale = 1.0 / Math.Sqrt(d);
+        long chunk = Math.Max(1, control.BlockBudgetBytes / Math.Max(1, b * h * tk * sizeof(float)));
+        var outputs = new List<Tensor>();
+        for (long q0 = 0; q0 < tq; q0 += chunk)
+        {
+            using var scope = NewDisposeScope();
+            long c = Math.Min(chunk, tq - q0);
+            var scores = qf.narrow(2, q0, c).matmul(kf) * scale;                           // [B, H, c, Tk]
+            var allowed = CausalAllowed(past, q0, c, tk, q.device);                        // [c, Tk] bool
+            if (mask is not null)
+            {
+                var m = RowSlice(mask, q0, c, tq);
+                if (m.dtype == ScalarType.Bool) allowed = allowed.logical_and(m);
+                else scores = scores + m.to(ScalarType.Float32);
+            }
+            scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+            var w = nn.functional.softmax(scores, -1);                                      // [B, H, c, Tk] float32
+            w = ApplyPatternInterventions(w, allowed, interventions, h, tk, q.device);
+            if (reducers.Count > 0) Deliver(w, reducers, control, layer, past + (int)q0);
+            var z = w.matmul(vf);                                                           // [B, H, c, D]
+            outputs.Add(z.MoveToOuterDisposeScope());
+        }
+        var zAll = outputs.Count == 1 ? outputs[0] : cat(outputs, 2);                       // [B, H, Tq, D]
+        zAll = ApplyOutputInterventions(zAll, interventions, h, d, q.device);
+        return zAll.to(q.dtype);
+    }
+
+    /// <summary>allowed[i, j] = key j ≤ query position past + q0 + i, <c>[c, Tk]</c>.</summary>
+    private static Tensor CausalAllowed(int past, long q0, long c, long tk, Device device) =>
+        ones(c, tk, ScalarType.Bool, device).tril(past + q0);
+
+    private static Tensor RowSlice(Tensor mask, long q0, long c, long tq) =>
+        mask.shape[^2] == tq ? mask.narrow(mask.dim() - 2, q0, c) : mask;
+
+    /// <summary>The causal mask merged with an extra mask, for SDPA: bool or additive over <c>[.., c, Tk]</c>.</summary>
+    private static Tensor CombinedMask(Tensor? mask, int past, long tq, long tk, Device device, long q0, long c, ScalarType dtype)
+    {
+        var allowed = CausalAllowed(past, q0, c, tk, device);
+        if (mask is null) return allowed;
+        if (mask.dtype == ScalarType.Bool) return allowed.logical_and(mask);
+        return mask.to(dtype).masked_fill(allowed.logical_not(), double.NegativeInfinity);
+    }
+
+    private static Tensor ApplyPatternInterventions(Tensor w, Tensor allowed, IReadOnlyList<HeadIntervention> interventions, long h, long tk, Device device)
+    {
+        foreach (var iv in interventions)
+        {
+            Tensor? replaced = iv switch
+            {
+                // U[i, j] = 1/(number of visible keys) = 1/(i+1) under the plain causal mask.
+                UniformAttention => allowed.to(ScalarType.Float32) / allowed.sum(-1, keepdim: true, type: ScalarType.Float32),
+                ReweightColumns rc => Reweight(w, rc, tk, device),
+                _ => null,
+            };
+            if (replaced is null) continue;
+            var headMask = zeros(h, ScalarType.Bool, device);
+            headMask[iv.Head.Head] = tensor(true);
+            w = where(headMask.view(1, h, 1, 1), replaced.expand_as(w), w);
+        }
+        return w;
+    }
+
+    /// <summary>Columns S scaled by β, freed mass (1−β)·Σ_S given to the other columns in proportion to their weight.
+    /// Rows with no weight outside S keep their original weights (nothing to give the mass to).</summary>
+    private static Tensor Reweight(Tensor w, ReweightColumns rc, long tk, Device device)
+    {
+        var cols = new float[tk];
+        foreach (var col in rc.Columns) if (col >= 0 && col < tk) cols[col] = 1f;
+        var inS = tensor(cols, device: device);                                      // [Tk]
+        var massS = (w * inS).sum(-1, keepdim: true);                                // [B, H, c, 1]
+        var massO = (w * (1 - inS)).sum(-1, keepdim: true);
+        var gain = 1 + (1 - rc.Beta) * massS / massO.clamp_min(1e-30);
+        var nw = w * inS * rc.Beta + w * (1 - inS) * gain;
+        return where(massO > 0, nw, w);
+    }
+
+    private static Tensor ApplyOutputInterventions(Tensor z, IReadOnlyList<HeadIntervention> interventions, long h, long d, Device device)
+    {
+        foreach (var iv in interventions)
+        {
+            switch (iv)
+            {
+                case ScaleOutput so: z = z * HeadVector(h, iv.Head.Head, (float)so.Epsilon, device); break;
+                case ZeroOutput: z = z * HeadVector(h, iv.Head.Head, 0f, device); break;
+                case MeanOutput mo:
+                    var headMask = zeros(h, ScalarType.Bool, device);
+                    headMask[iv.Head.Head] = tensor(true);
+                    var mean = tensor(mo.Mean.ToArray(), device: device).view(1, 1, 1, d).expand(1, h, 1, d);
+                    z = where(headMask.view(1, h, 1, 1), mean, z);
+                    break;
+            }
+        }
+        return z;
+    }
+
+    private static Tensor HeadVector(long h, int head, float value, Device device)
+    {
+        var s = Enumerable.Repeat(1f, (int)h).ToArray();
+        s[head] = value;
+        return tensor(s, device: device).view(1, h, 1, 1);
+    }
+
+    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> to the managed buffer and hands one block per sequence to each reducer.</summary>
+    private static void Deliver(Tensor w, IReadOnlyList<IAttentionRowReducer> reducers, CallControl control, int layer, int queryStart)
+    {
+        long b = w.shape[0], h = w.shape[1], c = w.shape[2], tk = w.shape[3];
+        long n = b * h * c * tk;
+        if (control.Buffer.Length < n) control.Buffer = new float[n];
+        using (var cpuRows = w.cpu().contiguous()) cpuRows.data<float>().CopyTo(control.Buffer);
+        int per = (int)(h * c * tk);
+        for (int s = 0; s < b; s++)
+        {
+            if (control.Finished is { } done && s < done.Length && done[s]) continue;
+            var block = new AttentionRowBlock(s, layer, queryStart, (int)c, (int)h, (int)tk, control.Buffer.AsSpan(s * per, per));
+            foreach (var r in reducers) r.Accept(block);
+        }
+    }
+}
