@@ -27,7 +27,10 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
     public bool SupportsAttentionCapture => true;
 
     /// <summary>Bytes of one attention block handed to reducers (query chunking during prefill).</summary>
-    internal long BlockBudgetBytes { get; init; } = 64L << 20;
+    internal long BlockBudgetBytes { get; set; } = 64L << 20;
+
+    /// <summary>The decoder (tests compare its cached and full forwards).</summary>
+    internal ICausalDecoder Decoder => _decoder;
 
     public GenerationResult Generate(GenerationRequest request, CancellationToken cancellationToken = default)
     {
