@@ -117,7 +117,7 @@ public sealed record MetricSpec(string Name, OptionValues Options);
 /// default all of them.</param>
 /// <param name="Bootstrap">Bootstrap resamples for confidence intervals, ≥ 0 (0 = none); default 1000.</param>
 /// <param name="ConfidenceLevel">Level of the intervals, 0 &lt; x &lt; 1; default 0.95.</param>
-/// <param name="EceBins">Equal-width bins of ECE, ≥ 1; default 10.</param>
+/// <param name="EceBins">Equal-width bins of ECE, ≥ 1; default 20 (UQAC and LM-Polygraph, specs/uq-methods.md §5.4).</param>
 /// <param name="Seed">Seed of the bootstrap; default 0.</param>
 public sealed record EvaluationSpec(IReadOnlyList<string> Metrics, int Bootstrap, double ConfidenceLevel, int EceBins, long Seed);
 

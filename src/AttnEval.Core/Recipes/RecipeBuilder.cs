@@ -370,7 +370,7 @@ internal sealed class RecipeBuilder
         }
         var bootstrap = ReadInteger(keys.GetValueOrDefault("bootstrap"), "evaluation.bootstrap", 0, int.MaxValue) ?? 1000;
         var level = ReadNumber(keys.GetValueOrDefault("confidence_level"), "evaluation.confidence_level", 0, true, 1, true) ?? 0.95;
-        var bins = ReadInteger(keys.GetValueOrDefault("ece_bins"), "evaluation.ece_bins", 1, int.MaxValue) ?? 10;
+        var bins = ReadInteger(keys.GetValueOrDefault("ece_bins"), "evaluation.ece_bins", 1, int.MaxValue) ?? 20;
         var seed = ReadInteger(keys.GetValueOrDefault("seed"), "evaluation.seed", long.MinValue, long.MaxValue) ?? 0;
         return new EvaluationSpec(metrics, (int)bootstrap, level, (int)bins, seed);
     }

@@ -67,7 +67,7 @@ public sealed class RecipeLoaderTests : IDisposable
         r.Prompt.Should().Be(new PromptSpec("{{question}}", ChatFormat.None, null));
         r.Generation.Should().BeEquivalentTo(new GenerationSpec(256, 0, 1, 0, 0, 0, 1.0, []));
         r.Judge.Should().BeNull();
-        r.Evaluation.Should().BeEquivalentTo(new EvaluationSpec(["auroc", "auprc", "prr", "prr50", "ece", "brier", "auarc"], 1000, 0.95, 10, 0));
+        r.Evaluation.Should().BeEquivalentTo(new EvaluationSpec(["auroc", "auprc", "prr", "prr50", "ece", "brier", "auarc"], 1000, 0.95, 20, 0));
         r.OutputDir.Should().Be(Path.Combine(_dir.WorkDir, "runs"));
 
         var uqac = r.Metrics.Single().Options;

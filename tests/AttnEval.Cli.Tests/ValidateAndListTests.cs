@@ -1,0 +1,63 @@
+using System.Text.RegularExpressions;
+
+namespace AttnEval.Cli.Tests;
+
+[Collection("attneval processes")]
+public sealed class ValidateAndListTests
+{
+    [Theory]
+    [InlineData("unknown-key.yaml", 12, 3, "unknown key 'temprature' in generation; did you mean 'temperature'?")]
+    [InlineData("wrong-type.yaml", 11, 19, "generation.max_new_tokens: expected an integer, got 'lots'")]
+    [InlineData("bad-range.yaml", 12, 10, "generation.top_p: 1.5 is out of range (0, 1]")]
+    [InlineData("missing-dataset.yaml", 6, 9, "dataset.path: dataset file '../nope.jsonl' not found")]
+    [InlineData("unknown-metric.yaml", 17, 5, "unknown metric 'perplexty'; did you mean 'perplexity'?")]
+    [InlineData("bad-include.yaml", 1, 10, "include: file '../missing-base.yaml' not found")]
+    [InlineData("syntax-error.yaml", 17, 3, "YAML syntax error")]
+    public void Validate_prints_one_line_with_file_line_col_exits_2_and_writes_nothing(string file, int line, int col, string message)
+    {
+        var work = AttnEvalProcess.FreshWorkDir();
+        var before = Directory.GetFileSystemEntries(work, "*", SearchOption.AllDirectories).Order().ToList();
+
+        var (code, stdout, stderr) = AttnEvalProcess.Run(work, ["validate", $"broken/{file}", .. AttnEvalProcess.PluginArgs()]);
+
+        code.Should().Be(2);
+        stderr.Should().BeEmpty();
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().ContainSingle();
+        var m = Regex.Match(lines[0], @"^(.+):(\d+):(\d+): (.*)$");
+        m.Success.Should().BeTrue(lines[0]);
+        Path.GetFileName(m.Groups[1].Value).Should().Be(file);
+        (int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value)).Should().Be((line, col));
+        m.Groups[4].Value.Should().StartWith(message);
+        Directory.GetFileSystemEntries(work, "*", SearchOption.AllDirectories).Order().Should().Equal(before);
+    }
+
+    [Fact]
+    public void Validate_accepts_a_good_recipe()
+    {
+        var (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.FreshWorkDir(), ["validate", "fake-run.yaml", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0);
+        stdout.Trim().Should().Be("fake-run.yaml: ok");
+    }
+
+    [Fact]
+    public void Bad_usage_exits_2()
+    {
+        AttnEvalProcess.Run(AttnEvalProcess.DataDir, "run").ExitCode.Should().Be(2);
+        AttnEvalProcess.Run(AttnEvalProcess.DataDir, "frobnicate").ExitCode.Should().Be(2);
+        AttnEvalProcess.Run(AttnEvalProcess.DataDir, "report", "/nonexistent/run").ExitCode.Should().Be(2);
+    }
+
+    [Fact]
+    public void List_shows_name_kind_version_and_folder_of_every_export()
+    {
+        var (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["list", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0);
+        var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
+        rows.Should().OnlyContain(r => r.Length == 5);
+        rows.Should().ContainSingle(r => r[0] == "msp" && r[1] == "sample-estimator" && r[2] == "baselines"
+                                         && r[4] == Path.Combine(AttnEvalProcess.Plugins, "AttnEval.Metrics.Baselines"));
+        rows.Should().ContainSingle(r => r[0] == "numeric-final-answer" && r[1] == "judge");
+        rows.Should().ContainSingle(r => r[0] == "fake" && r[1] == "backend");
+    }
+}
