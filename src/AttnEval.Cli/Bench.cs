@@ -48,7 +48,9 @@ internal static partial class Commands
             // Generation may stop early at EOS; rates use the tokens actually produced.
             model.Generate(Gen(false) with { MaxNewTokens = Math.Min(4, newTokens) }); // warm-up
             var (gen, genMem) = Measure(o.Repeats, () => model.Generate(Gen(false)).Sequences[0].Tokens.Count);
+            int generated = _lastCount;
             var (genCap, genCapMem) = model.SupportsAttentionCapture ? Measure(o.Repeats, () => model.Generate(Gen(true)).Sequences[0].Tokens.Count) : (double.NaN, double.NaN);
+            int generatedCap = model.SupportsAttentionCapture ? _lastCount : 0;
             var (score, scoreMem) = Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1 }).Tokens.Count);
             var (scoreCap, scoreCapMem) = model.SupportsAttentionCapture
                 ? Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1, Captures = [new RowMaxReducer()] }).Tokens.Count)
@@ -59,7 +61,7 @@ internal static partial class Commands
                 ["architecture"] = model.Info.Architecture, ["layers"] = model.Info.Layers, ["heads"] = model.Info.Heads,
                 ["kv_heads"] = model.Info.KvHeads, ["d_model"] = model.Info.DModel,
                 ["threads"] = Environment.ProcessorCount,
-                ["prompt_tokens"] = prompt.Count, ["new_tokens"] = newTokens, ["score_tokens"] = scored.Count, ["repeats"] = o.Repeats,
+                ["prompt_tokens"] = prompt.Count, ["new_tokens"] = newTokens, ["generated_tokens"] = generated, ["generated_tokens_capture"] = generatedCap, ["score_tokens"] = scored.Count, ["repeats"] = o.Repeats,
                 ["generate_tokens_per_s"] = Num(gen), ["generate_capture_tokens_per_s"] = Num(genCap),
                 ["score_tokens_per_s"] = Num(score), ["score_capture_tokens_per_s"] = Num(scoreCap),
                 ["peak_rss_mb"] = new JsonObject
@@ -83,7 +85,8 @@ internal static partial class Commands
         return ids.Take(count).ToList();
     }
 
-    /// <summary>Median tokens/s over repeats, and the peak RSS (MB) reached during them.</summary>
+    /// <summary>Median tokens/s over repeats, and the peak RSS (MB) reached during them. The token count of the last
+    /// repeat is kept in <see cref="_lastCount"/> so the output can show how many tokens a rate is based on.</summary>
     private static (double TokensPerSecond, double PeakMb) Measure(int repeats, Func<int> work)
     {
         GC.Collect(); GC.WaitForPendingFinalizers();
@@ -94,10 +97,13 @@ internal static partial class Commands
             var sw = Stopwatch.StartNew();
             int n = work();
             rates.Add(n / sw.Elapsed.TotalSeconds);
+            _lastCount = n;
         }
         rates.Sort();
         return (rates[rates.Count / 2], PeakMb());
     }
+
+    [ThreadStatic] private static int _lastCount;
 
     private static void ResetPeak()
     {
