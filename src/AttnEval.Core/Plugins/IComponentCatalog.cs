@@ -12,17 +12,27 @@ public interface IComponentCatalog
     IReadOnlyDictionary<string, IJudgeFactory> Judges { get; }
     /// <summary>Model backends by name (<c>model.backend</c>).</summary>
     IReadOnlyDictionary<string, IModelBackend> Backends { get; }
+    /// <summary>Sentence-similarity models by <see cref="ISentenceSimilarity.Name"/> (e.g. <c>all-MiniLM-L6-v2</c>), handed to
+    /// estimators that declare <see cref="MetricNeeds.SentenceSimilarity"/>; empty when no similarity plugin is installed.</summary>
+    IReadOnlyDictionary<string, ISentenceSimilarity> Similarities => EmptySimilarities;
+
+    /// <summary>The sentence-similarity model a run uses: the only one installed, else the ordinally first name; null when none.</summary>
+    ISentenceSimilarity? DefaultSimilarity => Similarities.Count == 0 ? null : Similarities[Similarities.Keys.Order(StringComparer.Ordinal).First()];
+
+    private static readonly IReadOnlyDictionary<string, ISentenceSimilarity> EmptySimilarities = new Dictionary<string, ISentenceSimilarity>();
 }
 
 /// <summary>A fixed catalog, for tests and for hosts that assemble parts by hand.</summary>
 public sealed class ComponentCatalog : IComponentCatalog
 {
     /// <summary>Creates a catalog from the given parts (names must be unique per kind).</summary>
-    public ComponentCatalog(IEnumerable<IMetricFactory> metrics, IEnumerable<IJudgeFactory> judges, IEnumerable<IModelBackend> backends)
+    public ComponentCatalog(IEnumerable<IMetricFactory> metrics, IEnumerable<IJudgeFactory> judges, IEnumerable<IModelBackend> backends,
+        IEnumerable<ISentenceSimilarity>? similarities = null)
     {
         Metrics = metrics.ToDictionary(m => m.Name, StringComparer.Ordinal);
         Judges = judges.ToDictionary(j => j.Name, StringComparer.Ordinal);
         Backends = backends.ToDictionary(b => b.Name, StringComparer.Ordinal);
+        Similarities = (similarities ?? []).ToDictionary(s => s.Name, StringComparer.Ordinal);
     }
 
     /// <inheritdoc />
@@ -31,4 +41,6 @@ public sealed class ComponentCatalog : IComponentCatalog
     public IReadOnlyDictionary<string, IJudgeFactory> Judges { get; }
     /// <inheritdoc />
     public IReadOnlyDictionary<string, IModelBackend> Backends { get; }
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, ISentenceSimilarity> Similarities { get; }
 }

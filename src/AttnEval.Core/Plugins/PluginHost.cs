@@ -14,7 +14,7 @@ public sealed record PluginInfo(string Name, string Version, string Folder, IRea
 
 /// <summary>One named part exported by a plugin.</summary>
 /// <param name="Name">Name used in recipes.</param>
-/// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c> or <c>judge</c>.</param>
+/// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c>, <c>judge</c> or <c>similarity</c>.</param>
 /// <param name="Description">One line.</param>
 public sealed record PluginExport(string Name, string Kind, string Description);
 
@@ -186,6 +186,7 @@ public sealed class PluginHost : IDisposable
         IHeadAnalysisFactory m => new PluginExport(m.Name, "head-analysis", m.Description),
         IDataScorerFactory m => new PluginExport(m.Name, "data-scorer", m.Description),
         IJudgeFactory j => new PluginExport(j.Name, "judge", j.Description),
+        ISentenceSimilarity s => new PluginExport(s.Name, "similarity", "sentence similarity for estimators that need one (SAR, semantic estimators)"),
         _ => null,
     };
 
@@ -198,13 +199,14 @@ public sealed class PluginHost : IDisposable
     /// <summary>The service provider with everything registered (built on first use).</summary>
     public IServiceProvider Services => _provider ??= _services.BuildServiceProvider();
 
-    /// <summary>The catalog of backends, metrics and judges.</summary>
+    /// <summary>The catalog of backends, metrics, judges and sentence-similarity models.</summary>
     public IComponentCatalog Catalog => _catalog ??= new ComponentCatalog(
         Services.GetServices<ISampleEstimatorFactory>().Cast<IMetricFactory>()
             .Concat(Services.GetServices<IHeadAnalysisFactory>())
             .Concat(Services.GetServices<IDataScorerFactory>()),
         Services.GetServices<IJudgeFactory>(),
-        Services.GetServices<IModelBackend>());
+        Services.GetServices<IModelBackend>(),
+        Services.GetServices<ISentenceSimilarity>());
     private IComponentCatalog? _catalog;
 
     /// <summary>Default plugin directories: <c>$ATTNEVAL_PLUGINS</c> (path-separated list) if set, else

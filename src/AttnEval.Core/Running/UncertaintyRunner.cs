@@ -42,6 +42,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         var dataset = recipe.Dataset ?? throw new RunInputException($"{recipe.SourceFile}: an uncertainty recipe needs a dataset: section");
 
         var estimators = recipe.Metrics.Select(m => (m.Name, Estimator: CreateEstimator(m))).ToList();
+        var similarity = SimilarityFor(recipe, estimators);
         var judge = recipe.Judge is { } j ? catalog.Judges[j.Kind].Create(j.Options) : null;
         IReadOnlyList<Sample> samples;
         try { samples = DatasetReader.Read(dataset); }
@@ -72,7 +73,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             {
                 if (folder.FinishedIds.Contains(sample.Id)) continue;
                 cancellationToken.ThrowIfCancellationRequested();
-                var record = RunSample(recipe, model, sample, estimators, judge, sampled, cancellationToken);
+                var record = RunSample(recipe, model, sample, estimators, judge, sampled, similarity, cancellationToken);
                 folder.Append(record);
                 _observer.SampleFinished(sample.Id, record["error"] is not null || record["errors"] is not null);
             }
@@ -90,8 +91,21 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             ? se.Create(m.Options)
             : throw new RunInputException($"metric '{m.Name}' is a {(f?.Kind.ToString() ?? "missing part")}, not a per-sample estimator; use it in a recipe of its own kind");
 
+    /// <summary>The catalog's default sentence-similarity model when some estimator declares
+    /// <see cref="MetricNeeds.SentenceSimilarity"/>; null otherwise.</summary>
+    /// <exception cref="RunInputException">An estimator needs one and none is installed.</exception>
+    private ISentenceSimilarity? SimilarityFor(Recipe recipe, IEnumerable<(string Name, ISampleEstimator Estimator)> estimators)
+    {
+        var needing = estimators.Where(e => e.Estimator.Needs.HasFlag(MetricNeeds.SentenceSimilarity)).Select(e => e.Name).ToList();
+        if (needing.Count == 0) return null;
+        return catalog.DefaultSimilarity ?? throw new RunInputException(
+            $"{recipe.SourceFile}: metric{(needing.Count > 1 ? "s" : "")} {string.Join(", ", needing.Select(n => $"'{n}'"))} need{(needing.Count > 1 ? "" : "s")} a sentence-similarity model " +
+            "but none is installed; expected a similarity plugin such as AttnEval.Similarity.MiniLM in the plugin folders (attneval list shows kind 'similarity')");
+    }
+
     private static JsonObject RunSample(Recipe recipe, ILanguageModel model, Sample sample,
-        IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators, ICorrectnessJudge? judge, int sampled, CancellationToken ct)
+        IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators, ICorrectnessJudge? judge, int sampled,
+        ISentenceSimilarity? similarity, CancellationToken ct)
     {
         var rec = new JsonObject { ["id"] = sample.Id, ["input"] = sample.Input, ["target"] = sample.Target };
         try
@@ -146,6 +160,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
                     {
                         Model = model, Sample = sample, Prompt = prompt, PromptTokens = tokens, Answer = answer,
                         SampledAnswers = samples, Reducer = reducers[i],
+                        Similarity = estimator.Needs.HasFlag(MetricNeeds.SentenceSimilarity) ? similarity : null,
                     });
                     if (!double.IsFinite(est.Uncertainty)) throw new InvalidOperationException($"returned a non-finite uncertainty ({est.Uncertainty})");
                     if (est.Confidence is { } c && !(c >= 0 && c <= 1)) throw new InvalidOperationException($"returned a confidence outside [0, 1] ({c})");
