@@ -2,7 +2,8 @@ using System.Security.Cryptography;
 using AttnEval.Abstractions;
 using AttnEval.Backends.TorchSharp.Llama2c;
 using AttnEval.Backends.TorchSharp.Modeling;
-using AttnEval.Backends.TorchSharp.Tokenization;
+using AttnEval.ModelFiles;
+using AttnEval.ModelFiles.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 

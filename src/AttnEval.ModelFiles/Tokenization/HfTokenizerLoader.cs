@@ -2,10 +2,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using AttnEval.Abstractions;
-using AttnEval.Backends.TorchSharp.Modeling;
 using Microsoft.ML.Tokenizers;
 
-namespace AttnEval.Backends.TorchSharp.Tokenization;
+namespace AttnEval.ModelFiles.Tokenization;
 
 /// <summary>
 /// Builds the tokenizer of a Hugging Face model folder with Microsoft.ML.Tokenizers (framework-anchors §6), first match wins:
@@ -17,10 +16,15 @@ namespace AttnEval.Backends.TorchSharp.Tokenization;
 /// </list>
 /// BOS/EOS: <c>generation_config.json</c>, then <c>config.json</c>, then the token strings of <c>tokenizer_config.json</c>.
 /// </summary>
-internal static class HfTokenizerLoader
+public static class HfTokenizerLoader
 {
     private const string Llama3Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+    /// <summary>Loads the tokenizer of folder <paramref name="dir"/>.</summary>
+    /// <param name="dir">The model folder.</param>
+    /// <param name="modelVocab">The model's vocabulary size (<c>vocab_size</c>; may exceed the tokenizer's).</param>
+    /// <param name="configEos">EOS ids from config.json (used when generation_config.json has none).</param>
+    /// <param name="configBos">BOS id from config.json, or null.</param>
     /// <exception cref="ModelLoadException">No supported tokenizer file, or a malformed one.</exception>
     public static LibraryTokenizer Load(string dir, int modelVocab, IReadOnlyList<int> configEos, int? configBos)
     {

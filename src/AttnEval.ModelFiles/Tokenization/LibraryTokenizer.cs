@@ -1,15 +1,23 @@
 using AttnEval.Abstractions;
 using Microsoft.ML.Tokenizers;
 
-namespace AttnEval.Backends.TorchSharp.Tokenization;
+namespace AttnEval.ModelFiles.Tokenization;
 
 /// <summary><see cref="ITokenizer"/> over a Microsoft.ML.Tokenizers tokenizer (which never adds BOS itself).</summary>
-internal sealed class LibraryTokenizer : ITokenizer
+public sealed class LibraryTokenizer : ITokenizer
 {
     private readonly Tokenizer _inner;
     private readonly HashSet<int> _special;
     private readonly Func<int, string> _tokenText;
 
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    /// <param name="inner">The library tokenizer; it must not add BOS/EOS itself.</param>
+    /// <param name="vocabSize">The model's vocabulary size (ids ≥ it are dropped when decoding).</param>
+    /// <param name="bosId">Beginning-of-sequence id, or null.</param>
+    /// <param name="eosId">End-of-sequence id, or null.</param>
+    /// <param name="stopIds">Ids that end generation (EOS is added).</param>
+    /// <param name="specialIds">Ids dropped when decoding (BOS and EOS are added).</param>
+    /// <param name="tokenText">Display text of one id; default: the library's decoding of that id.</param>
     public LibraryTokenizer(Tokenizer inner, int vocabSize, int? bosId, int? eosId, IEnumerable<int> stopIds, IEnumerable<int> specialIds, Func<int, string>? tokenText = null)
     {
         _inner = inner;
@@ -24,11 +32,16 @@ internal sealed class LibraryTokenizer : ITokenizer
     /// <summary>The library tokenizer.</summary>
     public Tokenizer Inner => _inner;
 
+    /// <inheritdoc />
     public int VocabSize { get; }
+    /// <inheritdoc />
     public int? BosId { get; }
+    /// <inheritdoc />
     public int? EosId { get; }
+    /// <inheritdoc />
     public IReadOnlyList<int> StopIds { get; }
 
+    /// <inheritdoc />
     public IReadOnlyList<int> Encode(string text, bool addBos = false)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -36,7 +49,9 @@ internal sealed class LibraryTokenizer : ITokenizer
         return addBos && BosId is { } b ? [b, .. ids] : ids.ToList();
     }
 
+    /// <inheritdoc />
     public string Decode(IEnumerable<int> ids) => _inner.Decode(ids.Where(i => !_special.Contains(i) && i >= 0 && i < VocabSize)) ?? "";
 
+    /// <inheritdoc />
     public string TokenText(int id) => id < 0 || id >= VocabSize ? "" : _tokenText(id);
 }

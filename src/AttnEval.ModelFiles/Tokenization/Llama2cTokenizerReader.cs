@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using AttnEval.Abstractions;
 using Microsoft.ML.Tokenizers;
 
-namespace AttnEval.Backends.TorchSharp.Tokenization;
+namespace AttnEval.ModelFiles.Tokenization;
 
 /// <summary>
 /// Adapter for the llama2.c <c>tokenizer.bin</c> (data/PROVENANCE.md §1.3): int32 max_token_length, then per entry
@@ -14,7 +14,7 @@ namespace AttnEval.Backends.TorchSharp.Tokenization;
 /// <see cref="SentencePieceTokenizer"/>. Encoding therefore merges by piece score like run.c; decoding drops the dummy prefix
 /// and maps byte pieces to raw bytes.
 /// </summary>
-internal static partial class Llama2cTokenizerReader
+public static partial class Llama2cTokenizerReader
 {
     [GeneratedRegex("^<0x[0-9A-Fa-f]{2}>$")]
     private static partial Regex BytePiece();

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 
-namespace AttnEval.Backends.TorchSharp.Tokenization;
+namespace AttnEval.ModelFiles.Tokenization;
 
 /// <summary>
 /// Writes a SentencePiece <c>ModelProto</c> (sentencepiece_model.proto) in memory, so vocabularies stored in other

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttnEval.Abstractions;
+using AttnEval.ModelFiles;
 
 namespace AttnEval.Backends.TorchSharp.Modeling;
 
