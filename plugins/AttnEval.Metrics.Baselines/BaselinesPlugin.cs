@@ -16,5 +16,13 @@ public sealed class BaselinesPlugin : IAttnEvalPlugin
         services.AddSingleton<ISampleEstimatorFactory, Perplexity>();
         services.AddSingleton<ISampleEstimatorFactory, MeanTokenEntropy>();
         services.AddSingleton<ISampleEstimatorFactory, MaxTokenEntropy>();
+        services.AddSingleton<ISampleEstimatorFactory, PredictiveEntropy>();
+        services.AddSingleton<ISampleEstimatorFactory, LengthNormalizedPredictiveEntropy>();
+        services.AddSingleton<ISampleEstimatorFactory, SemanticEntropy>();
+        services.AddSingleton<ISampleEstimatorFactory, DiscreteSemanticEntropy>();
+        services.AddSingleton<ISampleEstimatorFactory, LexicalSimilarity>();
+        services.AddSingleton<ISampleEstimatorFactory, EigVEstimator>();
+        services.AddSingleton<ISampleEstimatorFactory, DegreeEstimator>();
+        services.AddSingleton<ISampleEstimatorFactory, EccentricityEstimator>();
     }
 }
