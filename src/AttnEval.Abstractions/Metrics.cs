@@ -224,6 +224,19 @@ public sealed record HeadAnalysisContext
     public Action<IReadOnlyDictionary<string, object?>> Record { get; init; } = _ => { };
     /// <summary>Progress: (done, total, label).</summary>
     public IProgress<(int Done, int Total, string Label)>? Progress { get; init; }
+
+    /// <summary>The recipe's free-form <c>analysis:</c> map (values: null, bool, long, double, string, lists and maps of those);
+    /// empty when the recipe has none. Added in contract 1.x (additive).</summary>
+    public IReadOnlyDictionary<string, object?> Settings { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>Renders the recipe's prompt template (and chat format) for one dataset item; by default the item's input.
+    /// Throws <see cref="KeyNotFoundException"/> when the template names a field the item lacks.</summary>
+    public Func<Sample, string> RenderPrompt { get; init; } = s => s.Input;
+
+    /// <summary>Records this analysis wrote through <see cref="Record"/> in an earlier, interrupted attempt of the same run,
+    /// by the <c>id</c> the analysis gave them, as JSON object text. A protocol may reuse them to skip finished trials
+    /// (resume below analysis granularity); records re-sent with an id already present are not written twice.</summary>
+    public IReadOnlyDictionary<string, string> ResumedRecords { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>The result of a head analysis.</summary>
@@ -249,6 +262,34 @@ public interface IDataScorer
     /// <summary>One-time preparation on the model (e.g. detecting retrieval heads); called before the first document.</summary>
     void Prepare(ILanguageModel model, string outputDirectory, CancellationToken cancellationToken = default);
 
-    /// <summary>Scores one document; higher = more valuable.</summary>
+    /// <summary>Scores one document; higher = more valuable. <see cref="SampleEstimate.Uncertainty"/> carries the score;
+    /// a string <c>group</c> entry in <see cref="SampleEstimate.Details"/> names the document's selection group (e.g. its domain).</summary>
     SampleEstimate Score(ILanguageModel model, Sample document, CancellationToken cancellationToken = default);
+
+    /// <summary>Chooses the selected subset once every document is scored (e.g. the top 20 % per domain, Hua et al. 2025 §3).
+    /// Called once at the end of a run, including a resumed one, with every scored document of the run; the host then writes
+    /// the selected documents. The default selects nothing. Added in contract 1.x (additive, default implementation).</summary>
+    /// <param name="scored">Every successfully scored document: id, group (or null) and score.</param>
+    /// <param name="outputDirectory">The run folder, for extra files.</param>
+    DataSelection Select(IReadOnlyList<ScoredDocument> scored, string outputDirectory) => DataSelection.None;
+}
+
+/// <summary>A scored document as handed to <see cref="IDataScorer.Select"/>.</summary>
+/// <param name="Id">The document's sample id.</param>
+/// <param name="Group">Its selection group (the <c>group</c> detail of its score), or null.</param>
+/// <param name="Score">Its score (higher = more valuable); finite.</param>
+public sealed record ScoredDocument(string Id, string? Group, double Score);
+
+/// <summary>The subset a data scorer selects.</summary>
+/// <param name="SelectedIds">Ids of the selected documents.</param>
+public sealed record DataSelection(IReadOnlySet<string> SelectedIds)
+{
+    /// <summary>Nothing selected.</summary>
+    public static DataSelection None { get; } = new(new HashSet<string>());
+
+    /// <summary>Scalar results for <c>summary.json</c> (e.g. selected counts and score thresholds per group).</summary>
+    public IReadOnlyDictionary<string, object?> Summary { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>File names the scorer wrote into the run folder.</summary>
+    public IReadOnlyList<string> Artifacts { get; init; } = [];
 }

@@ -37,8 +37,16 @@ internal static partial class Commands
         {
             var recipe = new RecipeLoader(host.Catalog).Load(recipePath, overrides);
             var observer = new ConsoleObserver();
-            runDir = observer.Run(() => new UncertaintyRunner(host.Catalog, new DirCapture(observer, d => runDir = d)).Run(recipe, resume, cts.Token));
-            PrintSummary(runDir);
+            var watch = new DirCapture(observer, d => runDir = d);
+            runDir = observer.Run(() => recipe.Kind switch
+            {
+                RecipeKind.Uncertainty => new UncertaintyRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
+                RecipeKind.HeadAttribution => new HeadAnalysisRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
+                RecipeKind.DataScoring => new DataScoringRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
+                _ => throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' has no runner yet"),
+            });
+            if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
+            else PrintAnalysisSummary(runDir);
             return Cli.Ok;
         }
         catch (RecipeException e)
@@ -126,6 +134,22 @@ internal static partial class Commands
         Console.WriteLine("method".PadRight(22) + string.Concat(metrics.Select(m => m.PadLeft(10))));
         foreach (var (name, node) in summary["methods"]!.AsObject())
             Console.WriteLine(name.PadRight(22) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10))));
+        Console.WriteLine($"run folder: {runDir}");
+        Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
+    }
+
+    /// <summary>Head-attribution: each analysis' status and top 5 heads; data-scoring: each scorer's count, mean and selection.</summary>
+    private static void PrintAnalysisSummary(string runDir)
+    {
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
+        Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} records, {summary["n_errors"]} with errors");
+        foreach (var (name, node) in summary["analyses"]?.AsObject() ?? [])
+        {
+            var top = node?["top"]?.AsArray().Take(5).Select(t => $"{t!["head"]} {Fmt(t["score"])}") ?? [];
+            Console.WriteLine($"{name.PadRight(22)} {node?["status"]}  top: {string.Join(", ", top)}{(node?["error"] is { } e ? "  " + e : "")}");
+        }
+        foreach (var (name, node) in summary["scorers"]?.AsObject() ?? [])
+            Console.WriteLine($"{name.PadRight(22)} {node?["n"]} scored, mean {Fmt(node?["mean"])}, {node?["selection"]?["n_selected"]} selected → {node?["selection"]?["file"]}");
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }

@@ -70,7 +70,9 @@ public static class HtmlReport
         var summaryPath = Path.Combine(runDir, Runs.RunFolder.SummaryFile);
         if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
         var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
-        var html = Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir);
+        var html = (string?)summary["kind"] is "head-attribution" or "data-scoring"
+            ? AnalysisReport.Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir)
+            : Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir);
         var path = Path.Combine(runDir, "report.html");
         Runs.RunFolder.WriteAtomic(path, html);
         return path;
