@@ -1,0 +1,238 @@
+using AttnEval.Abstractions;
+
+namespace AttnEval.Metrics.Uqac;
+
+/// <summary>Which UQAC confidence is reported (spec §1.8 table; §1.13 <c>chain_variant</c>).</summary>
+public enum ChainVariant
+{
+    /// <summary>P̃_M, the marginal over the chain and its single-token perturbations (the full method; extra model calls).</summary>
+    EnsMarginal,
+    /// <summary>P̃_{M,attn}: product of the probabilities of every chain token, answer included.</summary>
+    AttnProd,
+    /// <summary>P̄_{M,attn}: their mean.</summary>
+    AttnMean,
+    /// <summary>P̃_{M,sim}: product over the similarity-filtered chain and the answer tokens.</summary>
+    SimProd,
+    /// <summary>P̄_{M,sim}: their mean.</summary>
+    SimMean,
+}
+
+/// <summary>
+/// UQAC, Uncertainty Quantification with Attention Chain (Li, Qiang, Moukheiber, Zhang; COLM 2025, arXiv 2503.19168;
+/// official code <c>Yinghao-Li/UQAC</c>), as specified in specs/uq-methods.md §1: locate the answer tokens (§1.3), reduce the
+/// attention streamed during generation to one matrix over the lowest-entropy heads (§1.4,
+/// <see cref="AttentionChainReducer"/>), backtrack the attention chain (§1.5, <see cref="Backtracking"/>), keep its most
+/// answer-related tokens (§1.6), perturb each by its likely alternatives (§1.7) and sum the joint probability of chain and
+/// answer over those variants (§1.8, <see cref="ChainMath.Marginal"/>).
+/// </summary>
+/// <remarks>
+/// Output: confidence C ∈ [0, 1] (the selected <see cref="ChainVariant"/>), uncertainty U = −C (spec §0). Errors (cost this
+/// sample only): no answer found in the response, no attention rows captured, a backend without top-k scores.
+/// Cost: one teacher-forced pass with top-5 scores and one per alternative (≤ ens_k) for <see cref="ChainVariant.EnsMarginal"/>;
+/// none for the single-pass variants.
+/// </remarks>
+public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
+{
+    /// <inheritdoc />
+    public string Name => "uqac";
+    /// <inheritdoc />
+    public string Description => "UQAC: attention-chain marginal confidence (Li et al. COLM 2025; uq-methods §1)";
+    /// <inheritdoc />
+    public MetricKind Kind => MetricKind.SampleEstimator;
+
+    /// <inheritdoc />
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("top_heads", OptionType.Integer, 16L, "lowest-entropy (layer, head) rows kept per query row before the max (uq-methods §1.4)") { Min = 1 },
+        new("layers", OptionType.IntegerList, null, "layers whose heads compete (all when absent; uq-methods §1.4)") { Min = 0 },
+        new("buffer", OptionType.Integer, 3L, "B: new chain tokens per backtracking iteration (uq-methods §1.5)") { Min = 1 },
+        new("threshold", OptionType.Number, 0.5, "tau: accumulated attention needed once the chain is long enough (uq-methods §1.5)") { Min = 0 },
+        new("min_chain_length", OptionType.Integer, 5L, "L_min: chain tokens wanted besides the answer (uq-methods §1.5)") { Min = 0 },
+        new("max_steps", OptionType.Integer, 1000L, "backtracking iteration cap (uq-methods §1.5)") { Min = 1 },
+        new("similarity_top_k", OptionType.Integer, 10L, "chain tokens kept by similarity filtering (uq-methods §1.6)") { Min = 0 },
+        new("similarity_threshold", OptionType.Number, 0.0, "minimum sim-mean cosine to the answer (uq-methods §1.6; used when hidden states are available)") { Min = -1, Max = 1 },
+        new("top_alternatives", OptionType.Integer, 5L, "candidates read per chain position (uq-methods §1.7)") { Min = 1 },
+        new("ens_threshold", OptionType.Number, 0.01, "an alternative needs probability above this (uq-methods §1.7)") { Min = 0, Max = 1 },
+        new("ens_k", OptionType.Integer, 10L, "alternatives kept: top (ens_k + |S_sim|) minus originals (uq-methods §1.7)") { Min = 0 },
+        new("answer_format", OptionType.String, "number", "how the answer is found: last number of the last line (#### N), right-most \\boxed{}, or the last line (uq-methods §1.3)")
+            { AllowedValues = ["number", "boxed", "last-line"] },
+        new("variant", OptionType.String, "ens_marginal", "reported confidence: ens_marginal (full method) or a single-pass chain product/mean (uq-methods §1.8)")
+            { AllowedValues = ["ens_marginal", "attn_prod", "attn_mean", "sim_prod", "sim_mean"] },
+        new("parity_quirks", OptionType.Boolean, false, "reproduce the reference's double-counted chain length test (uq-methods §1.5 [quirk])"),
+    ];
+
+    /// <inheritdoc />
+    public ISampleEstimator Create(OptionValues options)
+    {
+        var layers = options.GetStringList("layers");
+        return new UqacEstimator(new UqacSettings
+        {
+            TopHeads = options.GetInt("top_heads", 16),
+            Layers = layers.Count == 0 ? null : layers.Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet(),
+            Backtrack = new BacktrackOptions(options.GetInt("buffer", 3), options.GetDouble("threshold", 0.5), options.GetInt("min_chain_length", 5),
+                options.GetInt("max_steps", 1000), ParityQuirks: options.GetBool("parity_quirks", false)),
+            SimilarityTopK = options.GetInt("similarity_top_k", 10),
+            SimilarityThreshold = options.GetDouble("similarity_threshold", 0.0),
+            TopAlternatives = options.GetInt("top_alternatives", 5),
+            EnsThreshold = options.GetDouble("ens_threshold", 0.01),
+            EnsK = options.GetInt("ens_k", 10),
+            AnswerFormat = options.GetString("answer_format", "number") switch { "boxed" => AnswerFormat.Boxed, "last-line" => AnswerFormat.LastLine, _ => AnswerFormat.Number },
+            Variant = options.GetString("variant", "ens_marginal") switch
+            {
+                "attn_prod" => ChainVariant.AttnProd, "attn_mean" => ChainVariant.AttnMean,
+                "sim_prod" => ChainVariant.SimProd, "sim_mean" => ChainVariant.SimMean, _ => ChainVariant.EnsMarginal,
+            },
+        });
+    }
+}
+
+/// <summary>Validated UQAC settings; defaults are the spec's (§1.9).</summary>
+public sealed record UqacSettings
+{
+    /// <summary>K of §1.4.</summary>
+    public int TopHeads { get; init; } = 16;
+    /// <summary>Layers whose heads compete; null = all.</summary>
+    public IReadOnlySet<int>? Layers { get; init; }
+    /// <summary>B, τ, L_min, max steps, parity (§1.5).</summary>
+    public BacktrackOptions Backtrack { get; init; } = new();
+    /// <summary>top-k of §1.6.</summary>
+    public int SimilarityTopK { get; init; } = 10;
+    /// <summary>Similarity threshold of §1.6.</summary>
+    public double SimilarityThreshold { get; init; }
+    /// <summary>Candidates per position (§1.7).</summary>
+    public int TopAlternatives { get; init; } = 5;
+    /// <summary>ens-threshold (§1.7).</summary>
+    public double EnsThreshold { get; init; } = 0.01;
+    /// <summary>ens-k (§1.7).</summary>
+    public int EnsK { get; init; } = 10;
+    /// <summary>Answer rule (§1.3).</summary>
+    public AnswerFormat AnswerFormat { get; init; } = AnswerFormat.Number;
+    /// <summary>Reported confidence (§1.8).</summary>
+    public ChainVariant Variant { get; init; } = ChainVariant.EnsMarginal;
+}
+
+/// <summary>The UQAC estimator for one recipe entry (see <see cref="UqacEstimatorFactory"/>).</summary>
+/// <param name="settings">Validated settings.</param>
+public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
+{
+    /// <summary>The settings.</summary>
+    public UqacSettings Settings => settings;
+
+    /// <inheritdoc />
+    public MetricNeeds Needs => MetricNeeds.TokenScores | MetricNeeds.AttentionRows | (settings.Variant == ChainVariant.EnsMarginal ? MetricNeeds.ModelCalls : 0);
+
+    /// <inheritdoc />
+    public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) =>
+        new AttentionChainReducer(promptLength, model.Layers, settings.TopHeads, settings.Layers);
+
+    /// <inheritdoc />
+    public SampleEstimate Estimate(EstimationContext context)
+    {
+        var reducer = context.Reducer as IReducedAttention
+            ?? throw new InvalidOperationException("uqac: no attention rows were captured for this answer (the backend must support attention capture)");
+        var tokenizer = context.Model.Tokenizer;
+        var tokens = context.Answer.Tokens;
+        int n = context.PromptTokens.Count, r = tokens.Count;
+        if (r == 0) throw new InvalidOperationException("uqac: the answer has no tokens");
+        if (reducer.PromptLength != n) throw new InvalidOperationException($"uqac: the reducer was made for a prompt of {reducer.PromptLength} tokens, the answer follows {n}");
+
+        // §1.3 answer tokens
+        var ends = new int[r];
+        for (int i = 0; i < r; i++) ends[i] = tokenizer.Decode(tokens.Take(i + 1)).Length;
+        var span = AnswerLocator.FindSpan(context.Answer.Text, settings.AnswerFormat)
+                   ?? throw new InvalidOperationException($"uqac: no answer found in the response (answer_format {Format(settings.AnswerFormat)}): expected {Expected(settings.AnswerFormat)}");
+        var (first, last) = AnswerLocator.TokenSpan(ends, span)
+                            ?? throw new InvalidOperationException($"uqac: the answer span [{span.Start}, {span.End}) of the response matches no token");
+        var answerSources = Enumerable.Range(first - 1, last - first + 1).ToList();
+        if (reducer.RowCount == 0 && last > 0)
+            throw new InvalidOperationException("uqac: no attention rows were captured for this answer (the backend delivered no response rows)");
+
+        // §1.5 backtracking
+        var blocked = new bool[n + r];
+        for (int i = 0; i < n; i++) blocked[i] = true;
+        for (int i = 0; i < r; i++)
+        {
+            int id = tokens[i];
+            blocked[n + i] = id == tokenizer.EosId || id == tokenizer.BosId || tokenizer.StopIds.Contains(id) || StopWords.IsBlocked(tokenizer.TokenText(id));
+        }
+        var chain = Backtracking.Build(reducer.Row, n, blocked, answerSources, settings.Backtrack);
+        var answerSet = answerSources.ToHashSet();
+        var nonAnswer = chain.Where(e => !answerSet.Contains(e.SourceId)).ToList();
+
+        // §1.6 similarity filtering (attention-score fallback: the contract exposes no hidden states)
+        var kept = ChainMath.FilterBySimilarity(nonAnswer, null, settings.SimilarityTopK, settings.SimilarityThreshold);
+
+        // single-pass variants from the answer's own log-probabilities (unscaled model distribution, spec §0)
+        var lp = context.Answer.Scores.LogProbs;
+        double P(int sourceId) => Math.Exp(ChainMath.ClampedLog(lp[sourceId + 1]));
+        var attnProbs = chain.Select(e => P(e.SourceId)).ToList();
+        var simProbs = kept.Concat(answerSources.Select(s => new ChainEntry(s, 0))).Select(e => P(e.SourceId)).ToList();
+        var details = new Dictionary<string, object?>
+        {
+            ["answer_tokens"] = new[] { first, last },
+            ["chain"] = chain.Select(e => e.SourceId + 1).ToArray(),
+            ["chain_scores"] = chain.Select(e => Math.Round(e.Score, 6)).ToArray(),
+            ["kept"] = kept.Select(e => e.SourceId + 1).ToArray(),
+            ["attn_prod"] = attnProbs.Aggregate(1.0, (a, b) => a * b),
+            ["attn_mean"] = attnProbs.Average(),
+            ["sim_prod"] = simProbs.Aggregate(1.0, (a, b) => a * b),
+            ["sim_mean"] = simProbs.Average(),
+        };
+
+        double confidence;
+        if (settings.Variant == ChainVariant.EnsMarginal)
+        {
+            var (marginal, variants, answerProb) = EnsembleMarginal(context, kept, first, last);
+            details["ens_marginal"] = marginal;
+            details["variants"] = variants;
+            details["p_answer"] = answerProb;
+            confidence = marginal;
+        }
+        else
+        {
+            confidence = (double)details[settings.Variant switch
+            {
+                ChainVariant.AttnProd => "attn_prod", ChainVariant.AttnMean => "attn_mean", ChainVariant.SimProd => "sim_prod", _ => "sim_mean",
+            }]!;
+        }
+        confidence = Math.Clamp(confidence, 0, 1);
+        return new SampleEstimate(-confidence, confidence) { Details = details };
+    }
+
+    /// <summary>§1.7–§1.8: one teacher-forced pass with top-k scores for the original, one per alternative.</summary>
+    private (double Marginal, int Variants, double AnswerProbability) EnsembleMarginal(EstimationContext context, IReadOnlyList<ChainEntry> kept, int first, int last)
+    {
+        var model = context.Model;
+        int n = context.PromptTokens.Count;
+        var original = context.PromptTokens.Concat(context.Answer.Tokens).ToArray();
+        var scores = model.Score(new ScoreRequest { Tokens = original, From = n, TopLogProbs = settings.TopAlternatives });
+        if (scores.TopK is null)
+            throw new InvalidOperationException("uqac: the backend returned no top-k log-probabilities for the teacher-forced pass");
+
+        var alternatives = ChainMath.Alternatives(
+            kept.Select(e => (e.SourceId, context.Answer.Tokens[e.SourceId + 1], scores.TopK[e.SourceId + 1])).ToList(),
+            settings.EnsThreshold, settings.EnsK);
+
+        (double LogSeq, double LogAns) Factors(IReadOnlyList<float> logProbs) => (
+            kept.Sum(e => ChainMath.ClampedLog(logProbs[e.SourceId + 1])),
+            Enumerable.Range(first, last - first + 1).Sum(i => ChainMath.ClampedLog(logProbs[i])));
+
+        var factors = new List<(double, double)> { Factors(scores.LogProbs) };
+        foreach (var alt in alternatives)
+        {
+            var variant = (int[])original.Clone();
+            variant[n + alt.SourceId + 1] = alt.Token;
+            factors.Add(Factors(model.Score(new ScoreRequest { Tokens = variant, From = n }).LogProbs));
+        }
+        return (ChainMath.Marginal(factors), factors.Count, Math.Exp(factors[0].Item2));
+    }
+
+    private static string Format(AnswerFormat f) => f switch { AnswerFormat.Boxed => "boxed", AnswerFormat.LastLine => "last-line", _ => "number" };
+
+    private static string Expected(AnswerFormat f) => f switch
+    {
+        AnswerFormat.Boxed => "a \\boxed{...} in the response",
+        AnswerFormat.LastLine => "a non-empty line",
+        _ => "a number on the last non-empty line (e.g. '#### 42') or a \\boxed{...}",
+    };
+}
