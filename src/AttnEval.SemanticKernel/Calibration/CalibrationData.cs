@@ -60,7 +60,7 @@ public sealed record CalibrationData(string Metric, IReadOnlyList<string> Ids, I
         if (ids.Count == 0)
             throw new InvalidDataException($"{samplesPath}: no record has both \"correct\" and metrics.{metric}; metrics in this run: {(seenMetrics.Count == 0 ? "none" : string.Join(", ", seenMetrics))}");
         var conf = c.All(x => x.HasValue) ? c.Select(x => x!.Value).ToList() : null;
-        return new CalibrationData(metric, ids, u, conf, a, skipped);
+        return new CalibrationData(metric, ids, u, conf, a, skipped) { Source = Path.GetFullPath(runDir) };
     }
 
     private static double? Number(JsonNode? node, string where, bool required)
@@ -74,9 +74,12 @@ public sealed record CalibrationData(string Metric, IReadOnlyList<string> Ids, I
         }
     }
 
-    /// <summary>Fits a calibrator on all the samples.</summary>
+    /// <summary>The run folder the data came from, or null.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Fits a calibrator on all the samples (its <see cref="IsotonicCalibrator.FittedOn"/> is <see cref="Source"/>).</summary>
     public IsotonicCalibrator Fit(CalibrationInput input = CalibrationInput.Uncertainty) =>
-        IsotonicCalibrator.Fit(Metric, input, Values(input), Correct);
+        IsotonicCalibrator.Fit(Metric, input, Values(input), Correct, Source);
 
     /// <summary>The inputs a calibrator of <paramref name="input"/> reads.</summary>
     /// <exception cref="InvalidOperationException">Confidence asked for but the estimator has none.</exception>

@@ -53,15 +53,16 @@ public sealed class IsotonicCalibrator
     public double Accuracy { get; }
 
     /// <summary>Where it was fitted from (a run folder), for the saved file; null when fitted in memory.</summary>
-    public string? FittedOn { get; init; }
+    public string? FittedOn { get; private init; }
 
     /// <summary>Fits the calibrator by weighted PAV.</summary>
     /// <param name="metric">The estimator's name.</param>
     /// <param name="input">What <paramref name="values"/> are.</param>
     /// <param name="values">One input per sample; non-finite uncertainties are mapped as spec §5 says (±∞ → ±1e7, NaN → −1e7).</param>
     /// <param name="correct">Whether each answer was correct.</param>
+    /// <param name="fittedOn">Where the data came from (a run folder), kept in the saved file.</param>
     /// <exception cref="ArgumentException">Different lengths, no samples, or a confidence outside [0, 1] (the message gives its index).</exception>
-    public static IsotonicCalibrator Fit(string metric, CalibrationInput input, IReadOnlyList<double> values, IReadOnlyList<bool> correct)
+    public static IsotonicCalibrator Fit(string metric, CalibrationInput input, IReadOnlyList<double> values, IReadOnlyList<bool> correct, string? fittedOn = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(metric);
         ArgumentNullException.ThrowIfNull(values);
@@ -88,7 +89,7 @@ public sealed class IsotonicCalibrator
         }
         knots.Sort((a, b) => a.X.CompareTo(b.X));
         return new IsotonicCalibrator(metric, input, knots.Select(k => k.X).ToArray(), knots.Select(k => k.Y).ToArray(),
-            values.Count, labels.Average());
+            values.Count, labels.Average()) { FittedOn = fittedOn };
     }
 
     /// <summary>A block of pooled samples: its z-range, total weight and mean label.</summary>
