@@ -45,7 +45,11 @@ internal static partial class Commands
                 RecipeKind.DataScoring => new DataScoringRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
                 _ => throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' has no runner yet"),
             });
-            if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
+            if (recipe.Kind == RecipeKind.Uncertainty)
+            {
+                AttnEval.Reporting.RunReport.Write(runDir, FigureWarning); // the runner wrote the tables; add the figures
+                PrintSummary(runDir);
+            }
             else PrintAnalysisSummary(runDir);
             return Cli.Ok;
         }
@@ -116,7 +120,7 @@ internal static partial class Commands
     {
         try
         {
-            Console.WriteLine(HtmlReport.Write(runDir));
+            Console.WriteLine(AttnEval.Reporting.RunReport.Write(runDir, FigureWarning));
             return Cli.Ok;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
@@ -125,6 +129,9 @@ internal static partial class Commands
             return Cli.BadInput;
         }
     }
+
+    private static void FigureWarning(Exception e) =>
+        Console.Error.WriteLine($"attneval: figures not drawn ({e.GetType().Name}: {e.Message}); report.html has the tables only");
 
     private static void PrintSummary(string runDir)
     {

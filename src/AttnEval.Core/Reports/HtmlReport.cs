@@ -5,12 +5,29 @@ using HandlebarsDotNet;
 namespace AttnEval.Core.Reports;
 
 /// <summary>
-/// Renders <c>report.html</c> from a run folder's <c>summary.json</c> and <c>samples.jsonl</c> records with a
-/// Handlebars template. Every value goes through Handlebars' HTML encoding: model output is untrusted input
-/// (DESIGN.md §7), so no text from a record is ever written raw.
+/// Renders <c>report.html</c> of an uncertainty run from its <c>summary.json</c> and <c>samples.jsonl</c> records with a
+/// Handlebars template: the method × metric table with bootstrap intervals, the figures under <c>plots/</c> when they exist
+/// (ROC, reliability, accuracy–rejection; drawn by <c>AttnEval.Reporting</c>), UQAC's attention chain over the answer text
+/// for a few samples (<see cref="ChainDetailKeys"/>), and a per-sample table. Every value goes through Handlebars' HTML
+/// encoding (<c>{{x}}</c>, never <c>{{{x}}}</c>): model output is untrusted input (DESIGN.md §7), so no text from a record
+/// is ever written raw.
 /// </summary>
 public static class HtmlReport
 {
+    /// <summary>Folder of the figures inside a run folder.</summary>
+    public const string PlotsFolder = "plots";
+
+    /// <summary>The figures the report shows when present, as (file under <see cref="PlotsFolder"/>, title, caption).</summary>
+    public static IReadOnlyList<(string File, string Title, string Caption)> Figures { get; } =
+    [
+        ("roc.png", "ROC curves", "Uncertainty as a detector of wrong answers (positive = wrong); the area is the AUROC of the table. Diagonal = chance."),
+        ("reliability.png", "Reliability diagram", "Methods that report a confidence: accuracy against mean confidence per equal-width bin (the ECE bins); the diagonal is perfect calibration."),
+        ("accuracy-rejection.png", "Accuracy–rejection curves", "Accuracy of the answers kept after rejecting the most uncertain ones; the area is the AUARC of the table. Dashed: accuracy of all answers."),
+    ];
+
+    /// <summary>Most samples whose attention chain the report draws.</summary>
+    public const int MaxChainSamples = 8;
+
     private static readonly Lazy<HandlebarsTemplate<object, object>> Template = new(() =>
     {
         using var stream = typeof(HtmlReport).Assembly.GetManifestResourceStream("AttnEval.Core.Reports.report.hbs")
@@ -23,8 +40,11 @@ public static class HtmlReport
     /// <param name="summary">The parsed <c>summary.json</c>.</param>
     /// <param name="records">The parsed <c>samples.jsonl</c> records, in file order.</param>
     /// <param name="runDir">Shown in the header.</param>
-    public static string Render(JsonObject summary, IReadOnlyList<JsonObject> records, string runDir)
+    /// <param name="figures">Files under <see cref="PlotsFolder"/> to show (names from <see cref="Figures"/>); null or empty = none.</param>
+    public static string Render(JsonObject summary, IReadOnlyList<JsonObject> records, string runDir, IReadOnlyCollection<string>? figures = null)
     {
+        ArgumentNullException.ThrowIfNull(summary);
+        ArgumentNullException.ThrowIfNull(records);
         var methods = summary["methods"]?.AsObject() ?? [];
         var metricNames = summary["evaluation_metrics"]?.AsArray().Select(x => (string)x!).ToList() ?? [];
         var methodNames = methods.Select(kv => kv.Key).ToList();
@@ -46,36 +66,95 @@ public static class HtmlReport
                 ["name"] = kv.Key,
                 ["n"] = kv.Value?["n"]?.ToString() ?? "",
                 ["cells"] = metricNames.Select(m => Cell(kv.Value?[m])).ToList(),
+                ["notes"] = metricNames.Select(m => (string?)kv.Value?[m]?["note"]).Where(n => n is not null).Distinct().ToList(),
             }).ToList(),
-            ["samples"] = records.Select(r => new Dictionary<string, object?>
-            {
-                ["id"] = (string?)r["id"],
-                ["answer"] = (string?)r["answer"] ?? "",
-                ["verdict"] = r["error"] is not null ? "error: " + (string?)r["error"] : r["correct"] is null ? "" : (bool)r["correct"]! ? "correct" : "wrong",
-                ["verdict_class"] = r["error"] is not null ? "err" : r["correct"] is JsonValue v && (bool)v ? "ok" : "bad",
-                ["extracted"] = (string?)r["judge"]?["extracted"] ?? "",
-                ["expected"] = (string?)r["judge"]?["expected"] ?? "",
-                ["values"] = methodNames.Select(m =>
-                    r["metrics"]?[m]?["uncertainty"] is { } u ? Fmt(u) :
-                    r["errors"]?[m] is { } e ? "error: " + (string?)e : "").ToList(),
-            }).ToList(),
+            ["figures"] = Figures.Where(f => figures?.Contains(f.File) == true)
+                .Select(f => new Dictionary<string, object?> { ["src"] = $"{PlotsFolder}/{f.File}", ["title"] = f.Title, ["caption"] = f.Caption }).ToList(),
+            ["chains"] = Chains(records),
+            ["samples"] = records.Select(r => SampleRow(r, methodNames)).ToList(),
         };
         return Template.Value(model);
     }
 
-    /// <summary>Renders and writes <c>report.html</c> into a run folder from its files.</summary>
+    /// <summary>Renders and writes <c>report.html</c> into a run folder from its files; figures already in
+    /// <c>plots/</c> are shown (the CLI draws them first with <c>AttnEval.Reporting</c>).</summary>
+    /// <returns>The path of <c>report.html</c>.</returns>
     /// <exception cref="FileNotFoundException">The folder has no <c>summary.json</c>.</exception>
     public static string Write(string runDir)
     {
         var summaryPath = Path.Combine(runDir, Runs.RunFolder.SummaryFile);
         if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
         var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
+        var figures = Figures.Select(f => f.File).Where(f => File.Exists(Path.Combine(runDir, PlotsFolder, f))).ToList();
         var html = (string?)summary["kind"] is "head-attribution" or "data-scoring"
             ? AnalysisReport.Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir)
-            : Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir);
+            : Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir, figures);
         var path = Path.Combine(runDir, "report.html");
         Runs.RunFolder.WriteAtomic(path, html);
         return path;
+    }
+
+    private static Dictionary<string, object?> SampleRow(JsonObject r, IReadOnlyList<string> methodNames) => new()
+    {
+        ["id"] = (string?)r["id"],
+        ["answer"] = (string?)r["answer"] ?? "",
+        ["verdict"] = r["error"] is not null ? "error: " + (string?)r["error"] : r["correct"] is null ? "" : (bool)r["correct"]! ? "correct" : "wrong",
+        ["verdict_class"] = r["error"] is not null ? "err" : r["correct"] is JsonValue v && (bool)v ? "ok" : "bad",
+        ["extracted"] = (string?)r["judge"]?["extracted"] ?? "",
+        ["expected"] = (string?)r["judge"]?["expected"] ?? "",
+        ["tokens"] = r["answer_tokens"]?.ToString() ?? "",
+        ["finish"] = (string?)r["finish"] ?? "",
+        ["sampled"] = r["sampled_answers"]?.AsArray().Select(x => (string?)x ?? "").ToList() ?? [],
+        ["n_sampled"] = r["sampled_answers"]?.AsArray().Count ?? 0,
+        ["judge_error"] = (string?)r["errors"]?["judge"],
+        ["values"] = methodNames.Select(m => Value(r, m)).ToList(),
+    };
+
+    private static Dictionary<string, object?> Value(JsonObject r, string method)
+    {
+        if (r["metrics"]?[method]?["uncertainty"] is { } u)
+        {
+            var c = r["metrics"]![method]!["confidence"];
+            return new() { ["text"] = Fmt(u), ["title"] = c is null ? "uncertainty" : $"uncertainty; confidence {Fmt(c)}", ["conf"] = c is null ? null : Fmt(c) };
+        }
+        return r["errors"]?[method] is { } e
+            ? new() { ["text"] = "error", ["title"] = (string?)e, ["error"] = true }
+            : new() { ["text"] = "", ["title"] = "no value" };
+    }
+
+    /// <summary>The chain sections: the first <see cref="MaxChainSamples"/> records with chain details, wrong answers first.</summary>
+    private static List<Dictionary<string, object?>> Chains(IReadOnlyList<JsonObject> records)
+    {
+        var found = new List<(JsonObject Record, string Method, JsonObject Details)>();
+        foreach (var r in records)
+            foreach (var (method, node) in r["metrics"]?.AsObject() ?? [])
+                if (node?["details"] is JsonObject d && ChainDetailKeys.HasChain(d))
+                {
+                    found.Add((r, method, d));
+                    break;
+                }
+        return found.OrderBy(f => f.Record["correct"] is JsonValue v && (bool)v ? 1 : 0) // stable: file order inside each group
+            .Take(MaxChainSamples)
+            .Select(f =>
+            {
+                var layout = ChainLayout.Build((string?)f.Record["answer"] ?? "", f.Details);
+                return new Dictionary<string, object?>
+                {
+                    ["id"] = (string?)f.Record["id"],
+                    ["method"] = f.Method,
+                    ["verdict"] = f.Record["correct"] is JsonValue v ? ((bool)v ? "correct" : "wrong") : "not judged",
+                    ["verdict_class"] = f.Record["correct"] is JsonValue w && (bool)w ? "ok" : "bad",
+                    ["confidence"] = Fmt(f.Record["metrics"]?[f.Method]?["confidence"]),
+                    ["segments"] = layout.Segments.Select(s => new Dictionary<string, object?>
+                    {
+                        ["text"] = s.Text,
+                        ["class"] = s.Score is null ? (s.Answer ? "ans" : "") : s.Answer ? "chain ans" : "chain",
+                        ["alpha"] = s.Score is { } sc ? (0.15 + 0.85 * sc).ToString("0.###", CultureInfo.InvariantCulture) : "0",
+                        ["title"] = s.Score is { } raw ? $"chain score {s.RawScore.ToString("0.####", CultureInfo.InvariantCulture)}" + (s.Answer ? "; answer token" : "") : s.Answer ? "answer token" : null,
+                    }).ToList(),
+                    ["chain"] = layout.Chain.Select(c => new Dictionary<string, object?> { ["token"] = c.Token, ["score"] = c.Score.ToString("0.####", CultureInfo.InvariantCulture), ["located"] = c.Located }).ToList(),
+                };
+            }).ToList();
     }
 
     private static string Cell(JsonNode? node)

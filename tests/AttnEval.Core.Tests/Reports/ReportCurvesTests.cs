@@ -1,0 +1,58 @@
+using AttnEval.Core.Evaluation;
+using AttnEval.Core.Reports;
+
+namespace AttnEval.Core.Tests.Reports;
+
+/// <summary>The figures' data agree with the evaluation numbers: checked on the tie-heavy set TV-4 of specs/uq-methods.md §7.</summary>
+public sealed class ReportCurvesTests
+{
+    private static readonly bool[] A = [true, true, false, true, false, false, true, false];
+    private static readonly double[] C = [0.95, 0.80, 0.80, 0.55, 0.40, 0.40, 0.30, 0.10];
+    private static readonly double[] U = C.Select(c => -c).ToArray();
+
+    [Fact]
+    public void Roc_area_is_the_mid_rank_auroc_with_ties_as_diagonal_segments()
+    {
+        var roc = ReportCurves.Roc(U, A);
+        ReportCurves.Area(roc).Should().BeApproximately(23.0 / 32, 1e-12);
+        ReportCurves.Area(roc).Should().BeApproximately(UncertaintyMetrics.AurocError(U, A.Select(x => x ? 1.0 : 0.0).ToArray()), 1e-12);
+        // Distinct scores −0.10 … −0.95 give 6 steps after (0, 0); the 0.80 and 0.40 ties are one segment each.
+        roc.Should().HaveCount(7);
+        roc[0].Should().Be(new CurvePoint(0, 0));
+        roc[^1].Should().Be(new CurvePoint(1, 1));
+        roc[1].Should().Be(new CurvePoint(0, 0.25));             // u = −0.10: one wrong answer of 4
+        roc[3].Should().Be(new CurvePoint(0.25, 0.75));          // after the −0.40 tie: two more wrong answers
+        ReportCurves.Roc([0.1, 0.2], [true, true]).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Accuracy_rejection_area_is_lins_auarc()
+    {
+        var curve = ReportCurves.AccuracyRejection(U, A);
+        curve.Should().HaveCount(8);
+        curve[0].Should().Be(new CurvePoint(0, 0.5));            // nothing rejected: accuracy 4/8
+        curve[^1].Should().Be(new CurvePoint(1, 1));             // only the most confident kept (c = 0.95, correct)
+        ReportCurves.Area(curve).Should().BeApproximately(0.691156, 1e-6);
+        ReportCurves.Area(curve).Should().BeApproximately(UncertaintyMetrics.Auarc(U, A.Select(x => x ? 1.0 : 0.0).ToArray()), 1e-12);
+        ReportCurves.AccuracyRejection([0.3], [true]).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Reliability_bins_give_the_ece()
+    {
+        var bins = ReportCurves.Reliability(C, A, 20);
+        bins.Sum(b => (double)b.Count / C.Length * Math.Abs(b.Accuracy - b.MeanConfidence)).Should().BeApproximately(0.3375, 1e-12);
+        // 0.80 twice (one right, one wrong) share bin [0.8, 0.85).
+        bins.Should().ContainSingle(b => b.Lower == 0.8).Which.Should().Be(new ReliabilityBin(0.8, 0.85, 2, 0.8, 0.5));
+        bins.Sum(b => b.Count).Should().Be(8);
+        var bad = () => ReportCurves.Reliability([1.2], [true]);
+        bad.Should().Throw<ArgumentException>().WithMessage("*outside [0, 1]*");
+    }
+
+    [Fact]
+    public void Mismatched_lengths_are_rejected()
+    {
+        var act = () => ReportCurves.Roc([0.1, 0.2], [true]);
+        act.Should().Throw<ArgumentException>().WithMessage("2 values but 1 verdicts*");
+    }
+}
