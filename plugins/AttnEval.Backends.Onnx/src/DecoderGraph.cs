@@ -86,7 +86,9 @@ internal sealed partial class DecoderGraph
         if (past0.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16)) throw new ModelLoadException($"{file}: the KV cache is {past0.ElementDataType}, expected float32 or float16.");
         if (logits.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16)) throw new ModelLoadException($"{file}: logits are {logits.ElementDataType}, expected float32 or float16.");
         var patterns = outs.Keys.Select(k => PatternOutput().Match(k)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value)).ToHashSet();
-        var controls = new[] { QScale, ZScale, UniformFlag, ZBias }.Where(ins.ContainsKey).ToHashSet();
+        // Inputs with a default value (an initializer of the same name) are listed apart by ONNX Runtime.
+        var overridable = session.OverridableInitializerMetadata;
+        var controls = new[] { QScale, ZScale, UniformFlag, ZBias }.Where(c => ins.ContainsKey(c) || overridable.ContainsKey(c)).ToHashSet();
         return new DecoderGraph
         {
             File = file, Layout = layout, Layers = layers,
