@@ -1,0 +1,334 @@
+using System.Globalization;
+using System.Text.Json;
+using AttnEval.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AttnEval.Metrics.RetrievalHeads;
+
+/// <summary>Registers <c>retrieval-heads</c>.</summary>
+public sealed class RetrievalHeadsPlugin : IAttnEvalPlugin
+{
+    /// <inheritdoc />
+    public string Name => "retrieval-heads";
+
+    /// <inheritdoc />
+    public void ConfigureServices(IServiceCollection services) => services.AddSingleton<IHeadAnalysisFactory, RetrievalHeadsFactory>();
+}
+
+/// <summary>Factory of <see cref="RetrievalHeadAnalysis"/>; recipe name <c>retrieval-heads</c>, options mirror specs/head-methods.md §1.5.</summary>
+public sealed class RetrievalHeadsFactory : IHeadAnalysisFactory
+{
+    /// <inheritdoc />
+    public string Name => "retrieval-heads";
+    /// <inheritdoc />
+    public string Description => "Retrieval heads by copy-paste score over needle-in-a-haystack trials, with a top-K vs random-K ablation check (Wu et al. 2024, arXiv 2404.15574)";
+    /// <inheritdoc />
+    public MetricKind Kind => MetricKind.HeadAnalysis;
+
+    /// <inheritdoc />
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("protocol", OptionType.String, "niah", "niah: needles × haystack × context lengths × depths (spec §1.2); dataset: the recipe's items (prompt template, target = answer)") { AllowedValues = ["niah", "dataset"] },
+        new("needles", OptionType.String, null, "niah: JSONL of {needle, question, real_needle} (spec §1.2)"),
+        new("haystack", OptionType.String, null, "niah: folder of .txt haystack files"),
+        new("context_lengths", OptionType.IntegerList, null, "niah: explicit context lengths in tokens; overrides context_min/max/n") { Min = 1 },
+        new("context_min", OptionType.Integer, 1000, "niah: smallest context length, tokens (reference README uses 0; 1000 avoids the degenerate 0)") { Min = 1 },
+        new("context_max", OptionType.Integer, 50000, "niah: largest context length, tokens; 5000 is the reference's cheap mode") { Min = 1 },
+        new("context_n", OptionType.Integer, 20, "niah: number of context lengths, round(linspace(min, max, n))") { Min = 1 },
+        new("depth_n", OptionType.Integer, 10, "niah: number of depths, round(linspace(0, 100, n))") { Min = 1 },
+        new("depth_spacing", OptionType.String, "linear", "niah: linear or sigmoid (logistic L=100, x0=50, k=0.1)") { AllowedValues = ["linear", "sigmoid"] },
+        new("buffer_tokens", OptionType.Integer, 200, "niah: tokens kept free for question and answer (final_context_length_buffer)") { Min = 0 },
+        new("question_template", OptionType.String, "Based on the content of the book, Question: {question}\nAnswer:", "niah: text after the context; {question} is replaced"),
+        new("needle_fields", OptionType.StringList, null, "dataset: fields whose values, joined by spaces, form the needle located in the prompt; default the target"),
+        new("max_new_tokens", OptionType.Integer, 50, "greedy decode steps per trial (reference 50)") { Min = 1 },
+        new("stop_on_newline", OptionType.Boolean, true, "stop decoding at a newline (reference)"),
+        new("span_overlap", OptionType.Number, 0.9, "needle span: set overlap with real_needle tokens must exceed this") { Min = 0, Max = 1 },
+        new("success_threshold", OptionType.Number, 50, "a trial counts when ROUGE-1 recall ×100 of real_needle in the response exceeds this (reference 50; below 0 counts every trial, non-official)") { Min = -1, Max = 100 },
+        new("score_mode", OptionType.String, "event_count", "event_count (official code) or unique_set (paper form)") { AllowedValues = ["event_count", "unique_set"] },
+        new("threshold", OptionType.Number, 0.1, "a head is a retrieval head when its mean score exceeds this (paper: 0.1)") { Min = 0 },
+        new("heads_file", OptionType.String, "heads.json", "file written in the run folder, Retrieval_Head format"),
+        new("merge_with", OptionType.String, null, "an existing heads.json whose lists are kept in front of this run's (the reference appends re-runs)"),
+        new("ablation_k", OptionType.Integer, 0, "heads ablated in the causal check; 0 = ceil(5 % of all heads)") { Min = 0 },
+        new("ablation_draws", OptionType.Integer, 5, "random head sets drawn for the check") { Min = 0 },
+        new("ablation_op", OptionType.String, "uniform_attention", "uniform_attention (Wu et al. masking) or zero_output") { AllowedValues = ["uniform_attention", "zero_output"] },
+        new("ablation_trials", OptionType.Integer, 0, "trials re-run under ablation; 0 = all") { Min = 0 },
+        new("ablation_exclude_top", OptionType.Integer, 100, "random heads are drawn outside the top N by score (reference: top 100)") { Min = 0 },
+    ];
+
+    /// <inheritdoc />
+    public IHeadAnalysis Create(OptionValues options) => new RetrievalHeadAnalysis(RetrievalHeadOptions.From(options));
+}
+
+/// <summary>Validated settings of <see cref="RetrievalHeadAnalysis"/> (see <see cref="RetrievalHeadsFactory.Options"/> for meanings).</summary>
+public sealed record RetrievalHeadOptions
+{
+    /// <summary><c>niah</c> or <c>dataset</c>.</summary>
+    public string Protocol { get; init; } = "niah";
+    /// <summary>Needles JSONL path.</summary>
+    public string? Needles { get; init; }
+    /// <summary>Haystack folder.</summary>
+    public string? Haystack { get; init; }
+    /// <summary>Context lengths (tokens).</summary>
+    public IReadOnlyList<int> ContextLengths { get; init; } = RetrievalHeads.Haystack.Linspace(1000, 50000, 20);
+    /// <summary>Depth percents.</summary>
+    public IReadOnlyList<double> Depths { get; init; } = RetrievalHeads.Haystack.Depths(10, "linear");
+    /// <summary>Buffer tokens.</summary>
+    public int BufferTokens { get; init; } = 200;
+    /// <summary>Question template with <c>{question}</c>.</summary>
+    public string QuestionTemplate { get; init; } = "Based on the content of the book, Question: {question}\nAnswer:";
+    /// <summary>Dataset protocol: needle fields.</summary>
+    public IReadOnlyList<string> NeedleFields { get; init; } = [];
+    /// <summary>Greedy steps.</summary>
+    public int MaxNewTokens { get; init; } = 50;
+    /// <summary>Stop at newline.</summary>
+    public bool StopOnNewline { get; init; } = true;
+    /// <summary>Span overlap.</summary>
+    public double SpanOverlap { get; init; } = 0.9;
+    /// <summary>Success threshold on ROUGE-1 recall ×100.</summary>
+    public double SuccessThreshold { get; init; } = 50;
+    /// <summary>Score mode.</summary>
+    public RetrievalScoreMode ScoreMode { get; init; } = RetrievalScoreMode.EventCount;
+    /// <summary>Retrieval-head threshold on the mean score.</summary>
+    public double Threshold { get; init; } = 0.1;
+    /// <summary>Output file name.</summary>
+    public string HeadsFile { get; init; } = "heads.json";
+    /// <summary>Existing heads.json to merge with.</summary>
+    public string? MergeWith { get; init; }
+    /// <summary>K of the ablation check (0 = 5 %).</summary>
+    public int AblationK { get; init; }
+    /// <summary>Random draws.</summary>
+    public int AblationDraws { get; init; } = 5;
+    /// <summary>Uniform attention or zero output.</summary>
+    public string AblationOp { get; init; } = "uniform_attention";
+    /// <summary>Trials re-run under ablation (0 = all).</summary>
+    public int AblationTrials { get; init; }
+    /// <summary>Random heads exclude the top N.</summary>
+    public int AblationExcludeTop { get; init; } = 100;
+
+    /// <summary>Reads validated option values.</summary>
+    public static RetrievalHeadOptions From(OptionValues o)
+    {
+        var lengths = o.Has("context_lengths")
+            ? o.GetStringList("context_lengths").Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList()
+            : RetrievalHeads.Haystack.Linspace(o.GetInt("context_min", 1000), o.GetInt("context_max", 50000), o.GetInt("context_n", 20));
+        return new RetrievalHeadOptions
+        {
+            Protocol = o.GetString("protocol", "niah"),
+            Needles = o.Has("needles") ? o.GetString("needles") : null,
+            Haystack = o.Has("haystack") ? o.GetString("haystack") : null,
+            ContextLengths = lengths,
+            Depths = RetrievalHeads.Haystack.Depths(o.GetInt("depth_n", 10), o.GetString("depth_spacing", "linear")),
+            BufferTokens = o.GetInt("buffer_tokens", 200),
+            QuestionTemplate = o.GetString("question_template", "Based on the content of the book, Question: {question}\nAnswer:"),
+            NeedleFields = o.GetStringList("needle_fields"),
+            MaxNewTokens = o.GetInt("max_new_tokens", 50),
+            StopOnNewline = o.GetBool("stop_on_newline", true),
+            SpanOverlap = o.GetDouble("span_overlap", 0.9),
+            SuccessThreshold = o.GetDouble("success_threshold", 50),
+            ScoreMode = o.GetString("score_mode", "event_count") == "unique_set" ? RetrievalScoreMode.UniqueSet : RetrievalScoreMode.EventCount,
+            Threshold = o.GetDouble("threshold", 0.1),
+            HeadsFile = o.GetString("heads_file", "heads.json"),
+            MergeWith = o.Has("merge_with") ? o.GetString("merge_with") : null,
+            AblationK = o.GetInt("ablation_k", 0),
+            AblationDraws = o.GetInt("ablation_draws", 5),
+            AblationOp = o.GetString("ablation_op", "uniform_attention"),
+            AblationTrials = o.GetInt("ablation_trials", 0),
+            AblationExcludeTop = o.GetInt("ablation_exclude_top", 100),
+        };
+    }
+}
+
+/// <summary>One trial: the prompt, the answer span to judge by, and where the needle sits in the prompt tokens.</summary>
+/// <param name="Id">Stable id (record id in samples.jsonl).</param>
+/// <param name="PromptTokens">Prompt token ids, BOS first when the model has one.</param>
+/// <param name="RealNeedle">Answer text for the ROUGE-1 filter.</param>
+/// <param name="SpanStart">Needle span start (inclusive).</param>
+/// <param name="SpanEnd">Needle span end (exclusive).</param>
+/// <param name="Info">Descriptive fields for the record (needle index, context length, depth, ...).</param>
+public sealed record RetrievalTrial(string Id, IReadOnlyList<int> PromptTokens, string RealNeedle, int SpanStart, int SpanEnd, IReadOnlyDictionary<string, object?> Info);
+
+/// <summary>
+/// The retrieval-head analysis (Wu et al. 2024; specs/head-methods.md §1): for each trial, greedy decoding with the
+/// copy-paste reducer, ROUGE-1 recall of <c>real_needle</c> in the response, and — for successful trials — every head's
+/// retrieval score appended to its list; the head score is the mean of its list. Writes <c>heads.json</c> (official format)
+/// and <c>heads.meta.json</c>, then runs the causal check: the success rate over the trials with the top-K heads ablated
+/// against K random heads outside the top <c>ablation_exclude_top</c> (several draws).
+/// </summary>
+/// <remarks>Deviation: the reference masks only the decode steps; the contract applies interventions to a whole
+/// <c>Generate</c> call, so the ablation here also covers the prefill (<c>mask_phase: all</c> of spec §1.4).</remarks>
+public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadAnalysis
+{
+    /// <summary>The settings.</summary>
+    public RetrievalHeadOptions Options { get; } = options;
+
+    /// <inheritdoc />
+    public HeadAnalysisResult Run(HeadAnalysisContext context, CancellationToken cancellationToken = default)
+    {
+        var model = context.Model;
+        var info = model.Info;
+        var trials = BuildTrials(context);
+        var lists = info.AllHeads().ToDictionary(h => h, _ => new List<double>());
+        int success = 0, done = 0;
+        foreach (var trial in trials)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            bool ok;
+            Dictionary<HeadId, double> scores;
+            if (context.ResumedRecords.TryGetValue(trial.Id, out var json)) (ok, scores) = FromRecord(json, info);
+            else
+            {
+                var (response, recall, s) = RunTrial(model, trial, [], withScores: true, cancellationToken);
+                ok = recall * 100 > Options.SuccessThreshold;
+                scores = s!;
+                var rec = new Dictionary<string, object?>(trial.Info)
+                {
+                    ["id"] = trial.Id, ["prompt_tokens"] = trial.PromptTokens.Count, ["needle_span"] = new[] { trial.SpanStart, trial.SpanEnd },
+                    ["response"] = response, ["rouge1_recall"] = recall * 100, ["success"] = ok,
+                    ["scores"] = scores.Where(kv => kv.Value != 0).OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key.ToString(), kv => (object?)kv.Value),
+                };
+                context.Record(rec);
+            }
+            if (ok)
+            {
+                success++;
+                foreach (var h in info.AllHeads()) lists[h].Add(scores.GetValueOrDefault(h));
+            }
+            context.Progress?.Report((++done, trials.Count, "trials"));
+        }
+
+        if (Options.MergeWith is { } merge)
+        {
+            var earlier = HeadScoreFile.Read(Path.GetFullPath(merge));
+            foreach (var (h, l) in earlier)
+                if (lists.TryGetValue(h, out var mine)) mine.InsertRange(0, l);
+                else lists[h] = l;
+        }
+        var headsPath = Path.Combine(context.OutputDirectory, Options.HeadsFile);
+        HeadScoreFile.Write(headsPath, lists);
+        var means = HeadScoreFile.Means(lists);
+        var ranked = HeadScoreFile.Ranked(means);
+        int nHeads = info.Layers * info.Heads;
+        int over = means.Count(kv => kv.Value > Options.Threshold);
+
+        int k = Options.AblationK > 0 ? Options.AblationK : (int)Math.Ceiling(0.05 * nHeads);
+        k = Math.Min(k, nHeads);
+        var checkTrials = Options.AblationTrials > 0 ? trials.Take(Options.AblationTrials).ToList() : trials;
+        AblationResult? ablation = null;
+        if (checkTrials.Count > 0 && success > 0)
+        {
+            var exclude = ranked.Take(Math.Max(Options.AblationExcludeTop, k)).ToList();
+            if (nHeads - exclude.Count < k) exclude = ranked.Take(k).ToList();
+            ablation = AblationCheck.Run(info, ranked.Take(k).ToList(), Options.AblationDraws, exclude, context.Seed,
+                heads => SuccessRate(model, checkTrials, heads, cancellationToken));
+        }
+
+        var meta = new Dictionary<string, object?>
+        {
+            ["model"] = info.Name, ["protocol"] = Options.Protocol, ["needles"] = Options.Needles, ["haystack"] = Options.Haystack,
+            ["context_lengths"] = Options.ContextLengths, ["depth_percents"] = Options.Depths, ["buffer_tokens"] = Options.BufferTokens,
+            ["success"] = $"rouge1_recall_stemmed*100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}",
+            ["topk_attention"] = 1, ["score_mode"] = Options.ScoreMode == RetrievalScoreMode.EventCount ? "event_count" : "unique_set",
+            ["threshold"] = Options.Threshold, ["trials"] = trials.Count, ["successful_trials"] = success,
+            ["ranked"] = ranked.Select(h => new Dictionary<string, object?> { ["layer"] = h.Layer, ["head"] = h.Head, ["mean"] = means[h], ["n"] = lists[h].Count }).ToList(),
+        };
+        var metaName = Path.GetFileNameWithoutExtension(Options.HeadsFile) + ".meta.json";
+        File.WriteAllText(Path.Combine(context.OutputDirectory, metaName), JsonSerializer.Serialize(meta, new JsonSerializerOptions { WriteIndented = true }));
+
+        var summary = new Dictionary<string, object?>
+        {
+            ["trials"] = trials.Count,
+            ["successful_trials"] = success,
+            ["threshold"] = Options.Threshold,
+            ["retrieval_heads"] = over,
+            ["retrieval_head_share"] = (double)over / nHeads,
+            ["top_heads"] = ranked.Take(10).Select(h => $"{h} {means[h].ToString("0.###", CultureInfo.InvariantCulture)}").ToList(),
+        };
+        if (ablation is not null) summary["ablation"] = ablation.ToSummary($"needle success rate (ROUGE-1 recall ×100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}), {Options.AblationOp}, {checkTrials.Count} trials");
+        else summary["ablation"] = "skipped: no successful trial";
+        return new HeadAnalysisResult(means) { Summary = summary, Artifacts = [Options.HeadsFile, metaName] };
+    }
+
+    /// <summary>Builds the trials of the configured protocol.</summary>
+    /// <exception cref="InvalidDataException">Missing needles/haystack, or a needle that cannot be located in its prompt.</exception>
+    public IReadOnlyList<RetrievalTrial> BuildTrials(HeadAnalysisContext context)
+    {
+        var tok = context.Model.Tokenizer;
+        var trials = new List<RetrievalTrial>();
+        if (Options.Protocol == "dataset")
+        {
+            if (context.Samples.Count == 0) throw new InvalidDataException("retrieval-heads: protocol 'dataset' needs the recipe's dataset: section");
+            foreach (var s in context.Samples)
+            {
+                var answer = s.Target ?? throw new InvalidDataException($"retrieval-heads: sample {s.Id} has no target (the answer to judge by); set dataset.target");
+                var needleText = Options.NeedleFields.Count == 0 ? answer
+                    : string.Join(" ", Options.NeedleFields.Select(f => Convert.ToString(s.Field(f), CultureInfo.InvariantCulture)
+                        ?? throw new InvalidDataException($"retrieval-heads: sample {s.Id} has no field '{f}' (needle_fields)")));
+                var prompt = tok.Encode(context.RenderPrompt(s), addBos: true);
+                var span = Locate(tok, prompt, needleText) ?? throw new InvalidDataException($"retrieval-heads: sample {s.Id}: needle '{needleText}' not found in the prompt tokens");
+                trials.Add(new RetrievalTrial(s.Id, prompt, answer, span.Start, span.End, new Dictionary<string, object?> { ["sample"] = s.Id }));
+            }
+            return trials;
+        }
+        var needlesPath = Options.Needles ?? throw new InvalidDataException("retrieval-heads: protocol 'niah' needs the option 'needles' (a JSONL of {needle, question, real_needle})");
+        var hayPath = Options.Haystack ?? throw new InvalidDataException("retrieval-heads: protocol 'niah' needs the option 'haystack' (a folder of .txt files)");
+        var needles = Needle.ReadFile(Path.GetFullPath(needlesPath));
+        var hay = new Haystack(tok, Path.GetFullPath(hayPath), Options.ContextLengths.Max());
+        for (int n = 0; n < needles.Count; n++)
+            foreach (var len in Options.ContextLengths)
+                foreach (var depth in Options.Depths)
+                {
+                    var ctxText = hay.Build(needles[n].Text, len, depth, Options.BufferTokens);
+                    var prompt = tok.Encode(ctxText + Options.QuestionTemplate.Replace("{question}", needles[n].Question, StringComparison.Ordinal), addBos: true);
+                    var id = $"n{n}-L{len}-d{Haystack.Fmt(depth)}";
+                    var span = Locate(tok, prompt, needles[n].RealNeedle)
+                               ?? throw new InvalidDataException($"retrieval-heads: trial {id}: real_needle '{needles[n].RealNeedle}' not found in the prompt tokens (overlap > {Options.SpanOverlap})");
+                    trials.Add(new RetrievalTrial(id, prompt, needles[n].RealNeedle, span.Start, span.End,
+                        new Dictionary<string, object?> { ["needle"] = n, ["context_length"] = len, ["depth_percent"] = depth }));
+                }
+        return trials;
+    }
+
+    private (int Start, int End)? Locate(ITokenizer tok, IReadOnlyList<int> prompt, string text) =>
+        Haystack.LocateSpan(prompt, tok.Encode(text), Options.SpanOverlap) ?? Haystack.LocateSpan(prompt, tok.Encode(" " + text), Options.SpanOverlap);
+
+    private (string Response, double Recall, Dictionary<HeadId, double>? Scores) RunTrial(ILanguageModel model, RetrievalTrial trial,
+        IReadOnlyList<HeadId> ablate, bool withScores, CancellationToken ct)
+    {
+        var info = model.Info;
+        var reducer = withScores ? new CopyPasteReducer(info.Layers, info.Heads, trial.PromptTokens.Count) : null;
+        int maxNew = Math.Min(Options.MaxNewTokens, info.ContextLength - trial.PromptTokens.Count);
+        if (maxNew < 1) throw new InvalidDataException($"retrieval-heads: trial {trial.Id}: the prompt ({trial.PromptTokens.Count} tokens) fills the model's context ({info.ContextLength})");
+        var seq = model.Generate(new GenerationRequest
+        {
+            PromptTokens = trial.PromptTokens,
+            MaxNewTokens = maxNew,
+            StopStrings = Options.StopOnNewline ? ["\n"] : [],
+            Captures = reducer is null ? [] : [reducer],
+            Interventions = ablate.Select(Ablation).ToList(),
+        }, ct).Sequences[0];
+        double recall = RougeOne.Recall(trial.RealNeedle, seq.Text);
+        Dictionary<HeadId, double>? scores = null;
+        if (reducer is not null)
+        {
+            var all = trial.PromptTokens.Concat(seq.Tokens).ToList();
+            scores = reducer.Scores(all, seq.Tokens.Count, trial.SpanStart, trial.SpanEnd, Options.ScoreMode);
+        }
+        return (seq.Text, recall, scores);
+    }
+
+    private HeadIntervention Ablation(HeadId h) => Options.AblationOp == "zero_output" ? new ZeroOutput(h) : new UniformAttention(h);
+
+    private double SuccessRate(ILanguageModel model, IReadOnlyList<RetrievalTrial> trials, IReadOnlyList<HeadId> heads, CancellationToken ct) =>
+        trials.Count(t => RunTrial(model, t, heads, withScores: false, ct).Recall * 100 > Options.SuccessThreshold) / (double)trials.Count;
+
+    private static (bool Ok, Dictionary<HeadId, double> Scores) FromRecord(string json, ModelInfo info)
+    {
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
+        bool ok = root.TryGetProperty("success", out var s) && s.ValueKind == JsonValueKind.True;
+        var scores = info.AllHeads().ToDictionary(h => h, _ => 0.0);
+        if (root.TryGetProperty("scores", out var sc) && sc.ValueKind == JsonValueKind.Object)
+            foreach (var p in sc.EnumerateObject()) scores[HeadId.Parse(p.Name)] = p.Value.GetDouble();
+        return (ok, scores);
+    }
+}

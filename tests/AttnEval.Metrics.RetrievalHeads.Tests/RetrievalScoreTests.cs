@@ -1,0 +1,123 @@
+using AttnEval.Abstractions;
+using AttnEval.Metrics.RetrievalHeads;
+
+namespace AttnEval.Metrics.RetrievalHeads.Tests;
+
+/// <summary>Copy-paste score on hand-built attention (spec §1.1), ROUGE-1 recall, span search, grids and heads.json.</summary>
+public sealed class RetrievalScoreTests
+{
+    /// <summary>One row per head of one layer at query position q, each a one-hot (or given) vector over q+1 keys.</summary>
+    private static void Feed(CopyPasteReducer r, int layer, int q, params float[][] rowsPerHead)
+    {
+        var flat = rowsPerHead.SelectMany(x => x).ToArray();
+        r.Accept(new AttentionRowBlock(0, layer, q, 1, rowsPerHead.Length, q + 1, flat));
+    }
+
+    private static float[] OneHot(int length, int at) { var v = new float[length]; v[at] = 1; return v; }
+
+    [Fact]
+    public void Event_count_and_unique_set_scores_match_hand_computed_values()
+    {
+        // prompt: positions 0..5 = [1, 7, 8, 7, 9, 2], needle span [1, 4) = tokens 7 8 7; generated: 7, 8, 7 (positions 6, 7, 8)
+        int[] tokens = [1, 7, 8, 7, 9, 2, 7, 8, 7];
+        var r = new CopyPasteReducer(layers: 1, heads: 2, promptLength: 6);
+        // rows at q = 5, 6, 7 choose generated tokens 0, 1, 2. Head 0 copies: argmax 1 (7 ✓), 2 (8 ✓), 1 (7 ✓, same position again).
+        // Head 1: argmax 3 (7 ✓), 4 (9, outside the span ✗), 6 (a generated 7, outside the span ✗).
+        Feed(r, 0, 5, OneHot(6, 1), OneHot(6, 3));
+        Feed(r, 0, 6, OneHot(7, 2), OneHot(7, 4));
+        Feed(r, 0, 7, OneHot(8, 1), OneHot(8, 6));
+        // a row before P−1 is ignored, and the final row (q = 8) chooses no generated token
+        Feed(r, 0, 4, OneHot(5, 1), OneHot(5, 1));
+        var ev = r.Scores(tokens, generated: 3, needleStart: 1, needleEnd: 4);
+        ev[new HeadId(0, 0)].Should().BeApproximately(3 / 3.0, 1e-12);
+        ev[new HeadId(0, 1)].Should().BeApproximately(1 / 3.0, 1e-12);
+        var set = r.Scores(tokens, 3, 1, 4, RetrievalScoreMode.UniqueSet);
+        set[new HeadId(0, 0)].Should().BeApproximately(2 / 3.0, 1e-12);   // positions {1, 2}
+        set[new HeadId(0, 1)].Should().BeApproximately(1 / 3.0, 1e-12);
+    }
+
+    [Fact]
+    public void Argmax_is_over_the_full_visible_row_ties_to_the_lowest_position_and_wrong_token_does_not_count()
+    {
+        int[] tokens = [1, 5, 6, 9, 5];   // prompt [1,5,6,9], needle span [1,3), generated 5
+        var r = new CopyPasteReducer(1, 1, 4);
+        Feed(r, 0, 3, [0.1f, 0.4f, 0.4f, 0.1f]);   // tie between 1 and 2 → 1 (token 5 = generated) ✓
+        r.Argmax(3, 0, 0).Should().Be(1);
+        r.Scores(tokens, 1, 1, 3)[new HeadId(0, 0)].Should().Be(0.5);
+        var r2 = new CopyPasteReducer(1, 1, 4);
+        Feed(r2, 0, 3, [0.1f, 0.2f, 0.6f, 0.1f]);  // argmax 2 holds token 6 ≠ 5 ✗
+        r2.Scores(tokens, 1, 1, 3)[new HeadId(0, 0)].Should().Be(0);
+        var bad = () => r2.Scores(tokens, 1, 3, 3);
+        bad.Should().Throw<ArgumentException>().WithMessage("*empty*");
+    }
+
+    [Theory]
+    [InlineData("eat a sandwich and sit in Dolores Park", "You should eat a sandwich in the park.", 5.0 / 8)]      // eat a sandwich in park of eat a sandwich and sit in dolor park
+    [InlineData("the cats were running", "A cat runs.", 2.0 / 4)]                                                   // cat (cats→cat), run? running→run, runs→run
+    [InlineData("Lily", "", 0.0)]
+    public void Rouge1_recall_with_porter_stemming(string reference, string prediction, double expected)
+    {
+        RougeOne.Recall(reference, prediction).Should().BeApproximately(expected, 1e-12);
+    }
+
+    [Fact]
+    public void Rouge_tokens_are_lowercased_split_on_non_alphanumerics_and_stemmed_above_three_letters()
+    {
+        RougeOne.Tokens("Running, dogs & CATS: 42x").Should().Equal("run", "dog", "cat", "42x");
+    }
+
+    [Fact]
+    public void Span_search_takes_the_first_window_whose_token_set_overlaps_more_than_the_threshold()
+    {
+        int[] prompt = [1, 4, 5, 6, 7, 8, 4, 5, 6, 9];
+        Haystack.LocateSpan(prompt, [4, 5, 6]).Should().Be((1, 4));
+        Haystack.LocateSpan(prompt, [5, 6, 9]).Should().Be((7, 10));
+        Haystack.LocateSpan(prompt, [4, 5, 3], 0.6).Should().Be((0, 3));     // window [1,4,5]: 2/3 > 0.6
+        Haystack.LocateSpan(prompt, [4, 5, 3]).Should().BeNull();            // 2/3 ≤ 0.9
+    }
+
+    [Fact]
+    public void Grids_follow_the_reference_linspace()
+    {
+        Haystack.Linspace(1000, 50000, 20).Take(3).Should().Equal(1000, 3579, 6158);
+        Haystack.Linspace(1000, 50000, 20).Last().Should().Be(50000);
+        Haystack.Depths(10, "linear").Should().Equal(0, 11, 22, 33, 44, 56, 67, 78, 89, 100);
+        Haystack.Depths(3, "sigmoid").Should().Equal(0.669, 50, 99.331);
+    }
+
+    [Fact]
+    public void Heads_file_round_trips_in_the_single_line_format_and_rejects_bad_keys()
+    {
+        var dir = Directory.CreateTempSubdirectory("rh-").FullName;
+        var path = Path.Combine(dir, "heads.json");
+        var scores = new Dictionary<HeadId, List<double>> { [new(1, 0)] = [0.5, 1.0], [new(0, 1)] = [0, 0.25] };
+        HeadScoreFile.Write(path, scores);
+        File.ReadAllText(path).Should().Be("{\"0-1\": [0, 0.25], \"1-0\": [0.5, 1]}");
+        var back = HeadScoreFile.Read(path);
+        back[new HeadId(1, 0)].Should().Equal(0.5, 1.0);
+        HeadScoreFile.Means(back)[new HeadId(0, 1)].Should().Be(0.125);
+        HeadScoreFile.Ranked(HeadScoreFile.Means(back)).Should().Equal(new HeadId(1, 0), new HeadId(0, 1));
+        File.WriteAllText(path, "{\"a-b\": [1]}");
+        var act = () => HeadScoreFile.Read(path);
+        act.Should().Throw<InvalidDataException>().WithMessage("*heads.json: key 'a-b' is not a head id*");
+        File.WriteAllText(path, "{\"1-2\": [\"x\"]}");
+        act.Should().Throw<InvalidDataException>().WithMessage("*'1-2' must be a list of numbers*");
+    }
+
+    [Fact]
+    public void Ablation_check_draws_distinct_random_heads_outside_the_excluded_set_and_reports_spread()
+    {
+        var info = new ModelInfo("toy", 2, 4, 4, 16, 10, 64, "float32", "cpu");
+        var named = new List<HeadId> { new(0, 0), new(1, 3) };
+        // metric: 1 − 0.4 per named head ablated, − 0.05 per other head
+        var r = AblationCheck.Run(info, named, 4, [new HeadId(0, 1)], seed: 3,
+            hs => 1 - hs.Sum(h => named.Contains(h) ? 0.4 : 0.05));
+        r.Base.Should().Be(1);
+        r.NamedValue.Should().BeApproximately(0.2, 1e-12);
+        r.RandomValues.Should().AllSatisfy(v => v.Should().BeApproximately(0.9, 1e-12));
+        r.RandomStd.Should().BeApproximately(0, 1e-12);
+        r.RandomSets.Should().HaveCount(4).And.AllSatisfy(s => { s.Should().HaveCount(2).And.OnlyHaveUniqueItems(); s.Should().NotContain(named).And.NotContain(new HeadId(0, 1)); });
+        var tooMany = () => AblationCheck.RandomHeads(info, 7, new HashSet<HeadId> { new(0, 0), new(0, 1) }, new Random(1));
+        tooMany.Should().Throw<ArgumentException>().WithMessage("*only 6 heads remain*");
+    }
+}
