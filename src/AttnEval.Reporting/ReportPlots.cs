@@ -62,7 +62,7 @@ public static class ReportPlots
         ArgumentNullException.ThrowIfNull(curves);
         var drawn = curves.Where(c => c.Roc.Count > 0).ToList();
         if (drawn.Count == 0) return null;
-        var plot = NewPlot("ROC: uncertainty detecting wrong answers", "false positive rate (correct answers flagged)", "true positive rate (wrong answers flagged)");
+        var plot = NewPlot(drawn.Count, "ROC: uncertainty detecting wrong answers", "false positive rate (correct answers flagged)", "true positive rate (wrong answers flagged)");
         Diagonal(plot);
         foreach (var c in drawn)
             Line(plot, c.Roc.Select(p => p.X).ToArray(), c.Roc.Select(p => p.Y).ToArray(), $"{c.Method} ({ReportCurves.Area(c.Roc):0.000})", markers: false);
@@ -76,7 +76,7 @@ public static class ReportPlots
         ArgumentNullException.ThrowIfNull(curves);
         var drawn = curves.Where(c => c.Reliability is { Count: > 0 }).ToList();
         if (drawn.Count == 0) return null;
-        var plot = NewPlot("Reliability diagram", "mean confidence in bin", "accuracy in bin");
+        var plot = NewPlot(drawn.Count, "Reliability diagram", "mean confidence in bin", "accuracy in bin");
         Diagonal(plot);
         foreach (var c in drawn)
             Line(plot, c.Reliability!.Select(b => b.MeanConfidence).ToArray(), c.Reliability!.Select(b => b.Accuracy).ToArray(), c.Method, markers: true);
@@ -90,7 +90,7 @@ public static class ReportPlots
         ArgumentNullException.ThrowIfNull(curves);
         var drawn = curves.Where(c => c.AccuracyRejection.Count > 0).ToList();
         if (drawn.Count == 0) return null;
-        var plot = NewPlot("Accuracy–rejection", "rejection rate (most uncertain answers rejected first)", "accuracy of the kept answers");
+        var plot = NewPlot(drawn.Count, "Accuracy–rejection", "rejection rate (most uncertain answers rejected first)", "accuracy of the kept answers");
         if (accuracy is { } a)
         {
             var h = plot.Add.HorizontalLine(a);
@@ -104,10 +104,11 @@ public static class ReportPlots
         return plot;
     }
 
-    private static Plot NewPlot(string title, string x, string y)
+    private static Plot NewPlot(int series, string title, string x, string y)
     {
         var plot = new Plot();
-        plot.Add.Palette = new ScottPlot.Palettes.Category20();
+        // Ten strong colours while they suffice; Category20's paler halves only when more methods are drawn.
+        plot.Add.Palette = series <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
         plot.Title(title);
         plot.XLabel(x);
         plot.YLabel(y);
