@@ -289,7 +289,7 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
     }
 
     private (int Start, int End)? Locate(ITokenizer tok, IReadOnlyList<int> prompt, string text) =>
-        Haystack.LocateSpan(prompt, tok.Encode(text), Options.SpanOverlap) ?? Haystack.LocateSpan(prompt, tok.Encode(" " + text), Options.SpanOverlap);
+        Haystack.LocateSpan(prompt, tok.Encode(text.Trim()), Options.SpanOverlap) ?? Haystack.LocateSpan(prompt, tok.Encode(" " + text.Trim()), Options.SpanOverlap);
 
     private (string Response, double Recall, Dictionary<HeadId, double>? Scores) RunTrial(ILanguageModel model, RetrievalTrial trial,
         IReadOnlyList<HeadId> ablate, bool withScores, CancellationToken ct)

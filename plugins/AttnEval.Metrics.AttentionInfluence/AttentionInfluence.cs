@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AttnEval.Abstractions;
+using AttnEval.Metrics.RetrievalHeads;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AttnEval.Metrics.AttentionInfluence;
+
+/// <summary>Registers <c>attention-influence</c>.</summary>
+public sealed class AttentionInfluencePlugin : IAttnEvalPlugin
+{
+    /// <inheritdoc />
+    public string Name => "attention-influence";
+
+    /// <inheritdoc />
+    public void ConfigureServices(IServiceCollection services) => services.AddSingleton<IDataScorerFactory, AttentionInfluenceFactory>();
+}
+
+/// <summary>Factory of <see cref="AttentionInfluenceScorer"/>; recipe name <c>attention-influence</c> (specs/head-methods.md §3.6).</summary>
+public sealed class AttentionInfluenceFactory : IDataScorerFactory
+{
+    /// <inheritdoc />
+    public string Name => "attention-influence";
+    /// <inheritdoc />
+    public string Description => "AttentionInfluence: (L_ref − L_base)/L_base with the top retrieval heads under uniform attention, top-k % per domain (Hua et al. 2025, arXiv 2505.07293 Eq. 5)";
+    /// <inheritdoc />
+    public MetricKind Kind => MetricKind.DataScorer;
+
+    /// <inheritdoc />
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("heads_file", OptionType.String, null, "a heads.json (Retrieval_Head format) to take the heads from; absent = detect them with synthetic key–value probes (§3.1)"),
+        new("top_percent", OptionType.Number, 5, "share of all heads masked, % (paper: top 5 %)") { Min = 0, Max = 100 },
+        new("probes", OptionType.Integer, 100, "synthetic key–value probes for detection (paper: 800)") { Min = 1 },
+        new("probe_pairs", OptionType.Integer, 12, "key–value pairs per probe (paper: as many as fit 4096 tokens; community code 30–60)") { Min = 4 },
+        new("key_length", OptionType.Integer, 32, "characters of each random alphanumeric key (paper: 32)") { Min = 2 },
+        new("value_words", OptionType.Integer, 6, "words of each value, taken from the corpus documents (paper: sentences ≤ 30 tokens)") { Min = 1 },
+        new("uniform_mode", OptionType.String, "causal", "causal 1/(i+1) (recommended reading of App. C); the only mode the contract offers") { AllowedValues = ["causal"] },
+        new("chunk_tokens", OptionType.Integer, 4096, "tokens per scored chunk (capped at the model context); losses are token-weighted over chunks") { Min = 2 },
+        new("group_field", OptionType.String, "domain", "document field naming its domain; scores are compared only within a domain"),
+        new("select_percent", OptionType.Number, 20, "top share of each domain selected, % (paper: 20 %)") { Min = 0, Max = 100 },
+        new("ablation_draws", OptionType.Integer, 5, "random head sets for the mirror-effect check on the probes") { Min = 0 },
+    ];
+
+    /// <inheritdoc />
+    public IDataScorer Create(OptionValues o) => new AttentionInfluenceScorer(new AttentionInfluenceOptions
+    {
+        HeadsFile = o.Has("heads_file") ? o.GetString("heads_file") : null,
+        TopPercent = o.GetDouble("top_percent", 5),
+        Probes = o.GetInt("probes", 100),
+        ProbePairs = o.GetInt("probe_pairs", 12),
+        KeyLength = o.GetInt("key_length", 32),
+        ValueWords = o.GetInt("value_words", 6),
+        ChunkTokens = o.GetInt("chunk_tokens", 4096),
+        GroupField = o.GetString("group_field", "domain"),
+        SelectPercent = o.GetDouble("select_percent", 20),
+        AblationDraws = o.GetInt("ablation_draws", 5),
+    });
+}
+
+/// <summary>Settings of <see cref="AttentionInfluenceScorer"/> (meanings in <see cref="AttentionInfluenceFactory.Options"/>).</summary>
+public sealed record AttentionInfluenceOptions
+{
+    /// <summary>heads.json to read, or null to detect.</summary>
+    public string? HeadsFile { get; init; }
+    /// <summary>% of heads masked.</summary>
+    public double TopPercent { get; init; } = 5;
+    /// <summary>Detection probes.</summary>
+    public int Probes { get; init; } = 100;
+    /// <summary>Pairs per probe.</summary>
+    public int ProbePairs { get; init; } = 12;
+    /// <summary>Key length.</summary>
+    public int KeyLength { get; init; } = 32;
+    /// <summary>Words per value.</summary>
+    public int ValueWords { get; init; } = 6;
+    /// <summary>Chunk size in tokens.</summary>
+    public int ChunkTokens { get; init; } = 4096;
+    /// <summary>Domain field.</summary>
+    public string GroupField { get; init; } = "domain";
+    /// <summary>% selected per domain.</summary>
+    public double SelectPercent { get; init; } = 20;
+    /// <summary>Random draws of the mirror-effect check.</summary>
+    public int AblationDraws { get; init; } = 5;
+    /// <summary>Seed of probes and draws.</summary>
+    public long Seed { get; init; } = 7;
+}
+
+/// <summary>
+/// AttentionInfluence (Hua et al. 2025, arXiv 2505.07293; specs/head-methods.md §3). <see cref="Prepare"/> takes the top
+/// <c>top_percent</c> of heads from a <c>heads.json</c> or detects them with the Wu et al. retrieval score over synthetic
+/// 3-shot key–value probes (§3.1; keys are random alphanumeric strings, values are word spans of the corpus), writes
+/// <c>ai-heads.json</c> (resume reads it back) and runs the mirror-effect check (probe accuracy with those heads masked vs as
+/// many random heads). <see cref="Score"/> computes <c>(L_ref − L_base) / L_base</c> (Eq. 5, denominator L_base), with
+/// L = mean token cross-entropy in nats and the reference model = the base model with those heads under
+/// <see cref="UniformAttention"/>. <see cref="Select"/> keeps the top <c>select_percent</c> of each domain.
+/// </summary>
+public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) : IDataScorer
+{
+    private const string HeadsName = "ai-heads.json", CheckName = "ai-heads-check.json";
+    private readonly List<string> _corpusWords = [];
+    private IReadOnlyList<HeadId> _heads = [];
+    private Dictionary<string, object?> _check = new();
+
+    /// <summary>The masked heads (after <see cref="Prepare"/>).</summary>
+    public IReadOnlyList<HeadId> Heads => _heads;
+
+    /// <summary>Words to build probe values from (the host's corpus is not known in Prepare; the recipe's first documents
+    /// are fed through <see cref="AddCorpusText"/> by tests, else a fixed word list is used).</summary>
+    public void AddCorpusText(string text) => _corpusWords.AddRange(text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    /// <inheritdoc />
+    public void Prepare(ILanguageModel model, string outputDirectory, CancellationToken cancellationToken = default)
+    {
+        var info = model.Info;
+        int k = Math.Max(1, (int)Math.Ceiling(options.TopPercent / 100 * info.Layers * info.Heads));
+        var saved = Path.Combine(outputDirectory, HeadsName);
+        var checkPath = Path.Combine(outputDirectory, CheckName);
+        if (File.Exists(saved) && File.Exists(checkPath))
+        {
+            _heads = HeadScoreFile.Ranked(HeadScoreFile.Means(HeadScoreFile.Read(saved))).Take(k).ToList();
+            _check = JsonSerializer.Deserialize<Dictionary<string, object?>>(File.ReadAllText(checkPath)) ?? new();
+            return;
+        }
+        Dictionary<HeadId, List<double>> lists;
+        var probes = BuildProbes(model.Tokenizer, info);
+        var analysis = new RetrievalHeadAnalysis(new RetrievalHeadOptions
+        {
+            Protocol = "dataset", MaxNewTokens = options.ValueWords * 4, SuccessThreshold = 50, AblationK = k,
+            AblationDraws = options.AblationDraws, HeadsFile = "ai-probe-heads.json",
+        });
+        var probeDir = Path.Combine(outputDirectory, "ai-probes");
+        Directory.CreateDirectory(probeDir);
+        var result = analysis.Run(new HeadAnalysisContext { Model = model, Samples = probes, OutputDirectory = probeDir, Seed = options.Seed }, cancellationToken);
+        if (options.HeadsFile is { } file)
+        {
+            lists = HeadScoreFile.Read(Path.GetFullPath(file));
+            _heads = HeadScoreFile.Ranked(HeadScoreFile.Means(lists)).Take(k).ToList();
+            // the check on the probes, for the file's heads
+            _check = new Dictionary<string, object?> { ["source"] = Path.GetFullPath(file), ["probe_check"] = result.Summary.GetValueOrDefault("ablation") };
+        }
+        else
+        {
+            lists = HeadScoreFile.Read(Path.Combine(probeDir, "ai-probe-heads.json"));
+            _heads = HeadScoreFile.Ranked(result.Scores).Take(k).ToList();
+            _check = new Dictionary<string, object?> { ["source"] = "detected on synthetic key-value probes", ["probe_check"] = result.Summary.GetValueOrDefault("ablation"), ["probe_successes"] = result.Summary.GetValueOrDefault("successful_trials") };
+        }
+        _check["heads"] = _heads.Select(h => h.ToString()).ToList();
+        HeadScoreFile.Write(saved, lists);
+        File.WriteAllText(checkPath, JsonSerializer.Serialize(_check));
+    }
+
+    /// <summary>Synthetic 3-shot key–value probes (§3.1): an instruction, a JSON-like object of <c>probe_pairs</c> pairs (one per line, values unquoted), three
+    /// answered questions, then the asked key; target = its value.</summary>
+    public IReadOnlyList<Sample> BuildProbes(ITokenizer tokenizer, ModelInfo info)
+    {
+        var rng = new Random(unchecked((int)options.Seed));
+        var words = _corpusWords.Count >= 50 ? _corpusWords : FallbackWords;
+        const string alnum = "abcdefghijklmnopqrstuvwxyz0123456789";
+        var probes = new List<Sample>();
+        for (int p = 0; p < options.Probes; p++)
+        {
+            var keys = Enumerable.Range(0, options.ProbePairs).Select(_ => new string(Enumerable.Range(0, options.KeyLength).Select(_ => alnum[rng.Next(alnum.Length)]).ToArray())).ToList();
+            var values = Enumerable.Range(0, options.ProbePairs).Select(_ => { int s = rng.Next(words.Count - options.ValueWords); return string.Join(' ', words.Skip(s).Take(options.ValueWords)); }).ToList();
+            var order = Enumerable.Range(0, options.ProbePairs).OrderBy(_ => rng.Next()).Take(4).ToList();
+            // one "key": value pair per line, the value unquoted after a space, so a value tokenises the same in the record
+            // and in the answer (a quote glued to a word changes its tokens; deviation from strict JSON).
+            var sb = new StringBuilder("Extract the value for the specified key from the records below. Output only the value.\n{\n");
+            sb.AppendJoin(",\n", keys.Select((key, i) => $"\"{key}\": {values[i]}")).Append("\n}\n");
+            foreach (var i in order.Take(3)) sb.Append(CultureInfo.InvariantCulture, $"key: {keys[i]}\nvalue: {values[i]}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"key: {keys[order[3]]}\nvalue:");
+            var text = sb.ToString();
+            if (tokenizer.Encode(text, addBos: true).Count + options.ValueWords * 4 >= info.ContextLength) continue;
+            probes.Add(new Sample($"probe-{p}", text, " " + values[order[3]], new Dictionary<string, object?>()));
+        }
+        if (probes.Count == 0) throw new InvalidDataException($"attention-influence: no probe fits the model context ({info.ContextLength} tokens); lower probe_pairs or key_length");
+        return probes;
+    }
+
+    private static readonly IReadOnlyList<string> FallbackWords =
+        ("the quick brown fox jumps over a lazy dog while seven small birds sing near an old stone bridge under grey clouds and " +
+         "children play with red kites in the green field beside the river where boats carry fresh bread to the quiet market town").Split(' ');
+
+    /// <inheritdoc />
+    public SampleEstimate Score(ILanguageModel model, Sample document, CancellationToken cancellationToken = default)
+    {
+        var tok = model.Tokenizer;
+        var ids = tok.Encode(document.Input);
+        if (ids.Count == 0) throw new InvalidDataException($"document {document.Id} has no tokens");
+        int chunk = Math.Min(options.ChunkTokens, model.Info.ContextLength) - (tok.BosId is null ? 0 : 1);
+        double sumBase = 0, sumRef = 0;
+        int n = 0;
+        var masks = _heads.Select(h => (HeadIntervention)new UniformAttention(h)).ToList();
+        for (int start = 0; start < ids.Count; start += chunk)
+        {
+            var part = ids.Skip(start).Take(chunk).ToList();
+            List<int> seq = tok.BosId is { } bos ? [bos, .. part] : part;
+            if (seq.Count < 2) continue;
+            var b = model.Score(new ScoreRequest { Tokens = seq, From = 1 }, cancellationToken);
+            var r = model.Score(new ScoreRequest { Tokens = seq, From = 1, Interventions = masks }, cancellationToken);
+            sumBase -= b.LogProbs.Sum(x => (double)x);
+            sumRef -= r.LogProbs.Sum(x => (double)x);
+            n += b.LogProbs.Count;
+        }
+        if (n == 0) throw new InvalidDataException($"document {document.Id} is too short to score (needs ≥ 2 tokens with BOS)");
+        double lBase = sumBase / n, lRef = sumRef / n;
+        var group = Convert.ToString(document.Field(options.GroupField), CultureInfo.InvariantCulture);
+        return new SampleEstimate(Formula(lBase, lRef))
+        {
+            Details = new Dictionary<string, object?> { ["group"] = group, ["l_base"] = lBase, ["l_ref"] = lRef, ["n_tokens"] = n },
+        };
+    }
+
+    /// <summary>Eq. 5: <c>(L_ref − L_base) / L_base</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lBase"/> ≤ 0.</exception>
+    public static double Formula(double lBase, double lRef) =>
+        lBase > 0 ? (lRef - lBase) / lBase : throw new ArgumentOutOfRangeException(nameof(lBase), lBase, "the base loss must be > 0");
+
+    /// <inheritdoc />
+    public DataSelection Select(IReadOnlyList<ScoredDocument> scored, string outputDirectory)
+    {
+        var chosen = new HashSet<string>(StringComparer.Ordinal);
+        var groups = new Dictionary<string, object?>();
+        foreach (var g in scored.GroupBy(d => d.Group ?? "").OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var top = TopPercent(g.ToList(), options.SelectPercent);
+            chosen.UnionWith(top.Select(d => d.Id));
+            groups[g.Key.Length == 0 ? "(none)" : g.Key] = new Dictionary<string, object?>
+            {
+                ["n"] = g.Count(), ["selected"] = top.Count, ["min_selected_score"] = top.Count == 0 ? null : top.Min(d => d.Score),
+            };
+        }
+        return new DataSelection(chosen)
+        {
+            Summary = new Dictionary<string, object?> { ["select_percent"] = options.SelectPercent, ["groups"] = groups, ["heads"] = _heads.Select(h => h.ToString()).ToList(), ["mirror_check"] = _check },
+            Artifacts = [HeadsName, CheckName],
+        };
+    }
+
+    /// <summary>The <c>ceil(percent/100 · n)</c> highest-scored documents (ties by id).</summary>
+    public static IReadOnlyList<ScoredDocument> TopPercent(IReadOnlyList<ScoredDocument> docs, double percent) =>
+        docs.OrderByDescending(d => d.Score).ThenBy(d => d.Id, StringComparer.Ordinal).Take((int)Math.Ceiling(percent / 100 * docs.Count)).ToList();
+}
