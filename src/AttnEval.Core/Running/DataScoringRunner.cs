@@ -176,15 +176,8 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
                 ["selection"] = selections[m.Name]?.DeepClone(),
             };
         }
-        return new JsonObject
-        {
-            ["schema_version"] = RunFolder.SchemaVersion,
-            ["name"] = recipe.Name,
-            ["kind"] = recipe.Kind.ToRecipeName(),
-            ["model"] = recipe.Model.Path,
-            ["n_samples"] = records.Count,
-            ["n_errors"] = records.Count(r => r["errors"] is not null),
-            ["scorers"] = scorers,
-        };
+        var summary = RunSetup.SummaryHeader(recipe, records, "errors");
+        summary["scorers"] = scorers;
+        return summary;
     }
 }

@@ -144,16 +144,9 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
             }
             analyses[m.Name] = node;
         }
-        return new JsonObject
-        {
-            ["schema_version"] = RunFolder.SchemaVersion,
-            ["name"] = recipe.Name,
-            ["kind"] = recipe.Kind.ToRecipeName(),
-            ["model"] = recipe.Model.Path,
-            ["n_samples"] = records.Count,
-            ["n_errors"] = records.Count(r => r["error"] is not null),
-            ["seed"] = recipe.Generation.Seed,
-            ["analyses"] = analyses,
-        };
+        var summary = RunSetup.SummaryHeader(recipe, records, "error");
+        summary["seed"] = recipe.Generation.Seed;
+        summary["analyses"] = analyses;
+        return summary;
     }
 }

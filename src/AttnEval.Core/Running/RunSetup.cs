@@ -99,6 +99,18 @@ internal static class RunSetup
         folder.WriteJson(RunFolder.ManifestFile, manifest);
     }
 
+    /// <summary>The header every <c>summary.json</c> of an analysis run starts with: schema version, recipe name and kind,
+    /// model path, number of records and of records with an error (<paramref name="errorKey"/>).</summary>
+    public static JsonObject SummaryHeader(Recipe recipe, IReadOnlyList<JsonObject> records, string errorKey) => new()
+    {
+        ["schema_version"] = RunFolder.SchemaVersion,
+        ["name"] = recipe.Name,
+        ["kind"] = recipe.Kind.ToRecipeName(),
+        ["model"] = recipe.Model.Path,
+        ["n_samples"] = records.Count,
+        ["n_errors"] = records.Count(r => r[errorKey] is not null),
+    };
+
     /// <summary>"Type: message" of an exception, for the <c>error</c> field of a record.</summary>
     public static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";
 
