@@ -42,7 +42,7 @@ public static class OnnxExporter
     public static OnnxExportResult Export(string modelPath, string outDir, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
-        if (options.DType is not ("float32" or "float16")) throw new ArgumentException($"dtype '{options.DType}' is not supported (expected float32 or float16).", nameof(options));
+        if (options.DType is not ("float32" or "float16")) throw new ArgumentException($"dtype '{options.DType}' is not supported (expected float32 or float16).");
         var path = Path.GetFullPath(modelPath);
         DecoderSpec spec;
         Dictionary<string, WeightTensor> weights;
@@ -77,7 +77,7 @@ public static class OnnxExporter
 
         var layers = options.PatternLayers ?? Enumerable.Range(0, spec.Layers).ToHashSet();
         foreach (var l in layers)
-            if (l < 0 || l >= spec.Layers) throw new ArgumentException($"pattern layer {l} is outside the model's {spec.Layers} layers.", nameof(options));
+            if (l < 0 || l >= spec.Layers) throw new ArgumentException($"pattern layer {l} is outside the model's {spec.Layers} layers.");
         long weightBytes = weights.Values.Sum(t => t.Count) * (options.DType == "float16" ? 2 : 4);
         if (weightBytes > (2L << 30) - (64 << 20))
             throw new ModelLoadException($"{path}: {weightBytes / (1 << 20)} MiB of weights exceed what one protobuf file holds (2 GiB); external-data exports are not implemented yet.");
