@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Decoding;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -42,74 +43,42 @@ internal sealed class OnnxLanguageModel : ILanguageModel
 
     public GenerationResult Generate(GenerationRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var prompt = request.PromptTokens ?? throw new ArgumentException("PromptTokens is null.", nameof(request));
-        var s = request.Sampling ?? SamplingOptions.Greedy;
-        if (prompt.Count == 0) throw new ArgumentException("the prompt is empty: pass at least one token (e.g. BOS).", nameof(request));
-        CheckIds(prompt, nameof(request));
-        if (prompt.Count >= Info.ContextLength) throw new ArgumentException($"the prompt has {prompt.Count} tokens; the context holds {Info.ContextLength}, leaving no room to generate.", nameof(request));
-        if (request.MaxNewTokens < 1) throw new ArgumentException($"MaxNewTokens is {request.MaxNewTokens}, expected ≥ 1.", nameof(request));
-        if (request.NumSequences < 1) throw new ArgumentException($"NumSequences is {request.NumSequences}, expected ≥ 1.", nameof(request));
-        if (!(s.Temperature >= 0) || !(s.TopP > 0 && s.TopP <= 1) || s.TopK < 0) throw new ArgumentException($"bad sampling settings {s}: temperature ≥ 0, top_p in (0, 1], top_k ≥ 0.", nameof(request));
-        if (request.TopLogProbs < 0) throw new ArgumentException("TopLogProbs must be ≥ 0.", nameof(request));
+        var s = DecodingChecks.CheckGenerate(request, Info);
+        var prompt = request.PromptTokens;
         var call = CallPlan.Create(this, request.Captures, request.Interventions);
-
         int n = request.NumSequences, p = prompt.Count, v = Info.VocabSize;
-        int maxNew = Math.Min(request.MaxNewTokens, Info.ContextLength - p);
-        var stops = request.StopTokens.Concat(Tokenizer.StopIds).ToHashSet();
-        var tokens = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
-        var logProbs = Enumerable.Range(0, n).Select(_ => new List<float>()).ToArray();
-        var entropies = Enumerable.Range(0, n).Select(_ => new List<float>()).ToArray();
-        var tops = request.TopLogProbs > 0 ? Enumerable.Range(0, n).Select(_ => new List<IReadOnlyList<TokenLogProb>>()).ToArray() : null;
-        var finish = new FinishReason?[n];
-        var texts = new string?[n];
+        var book = new SequenceBook(request, Tokenizer, Info.ContextLength);
         var rngs = s.IsGreedy ? null : Enumerable.Range(0, n).Select(k => new Random(SeedOf(s.Seed + k))).ToArray();
-        call.Finished = new bool[n];
+        call.Finished = book.Finished;
 
         using var cache = new KvCache(this, n);
         var ids = new int[n * p];
         for (int k = 0; k < n; k++) for (int i = 0; i < p; i++) ids[k * p + i] = prompt[i];
         float[] logits = Prefill(ids, n, p, cache, call, allPositions: false, cancellationToken);   // [N, V]
         var next = new int[n];
-        for (int step = 0; step < maxNew; step++)
+        for (int step = 0; step < book.MaxSteps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             for (int k = 0; k < n; k++)
             {
                 var row = logits.AsSpan(k * v, v);
                 double lse = NextToken.LogSumExp(row);
-                int id = rngs is null ? NextToken.ArgMax(row) : NextToken.Sample(row, s, rngs[k]);
-                next[k] = id;
-                if (finish[k] is not null) continue;
-                tokens[k].Add(id); logProbs[k].Add((float)(row[id] - lse)); entropies[k].Add((float)NextToken.Entropy(row, lse));
-                tops?[k].Add(NextToken.Top(row, lse, request.TopLogProbs));
-                if (stops.Contains(id)) finish[k] = FinishReason.StopToken;
-                else if (request.StopStrings.Count > 0 && CutAtStopString(Tokenizer.Decode(tokens[k]), request.StopStrings) is { } cut)
-                { finish[k] = FinishReason.StopString; texts[k] = cut; }
-                else if (tokens[k].Count >= request.MaxNewTokens) finish[k] = FinishReason.Length;
-                else if (p + tokens[k].Count >= Info.ContextLength) finish[k] = FinishReason.ContextFull;
-                if (finish[k] is not null) call.Finished[k] = true;
+                int id = next[k] = rngs is null ? NextToken.ArgMax(row) : NextToken.Sample(row, s, rngs[k]);
+                if (book.Finished[k]) continue;
+                book.Add(k, id, (float)(row[id] - lse), (float)NextToken.Entropy(row, lse), request.TopLogProbs > 0 ? NextToken.Top(row, lse, request.TopLogProbs) : null);
             }
-            if (finish.All(f => f is not null)) break;
+            if (book.AllFinished) break;
             logits = Forward(next, n, 1, cache, call, allPositions: false);
         }
-        var seqs = Enumerable.Range(0, n).Select(k => new GeneratedSequence(
-            new TokenScores(tokens[k], logProbs[k], entropies[k], tops?[k]),
-            texts[k] ?? Tokenizer.Decode(tokens[k]),
-            finish[k] ?? FinishReason.Length)).ToList();
-        return new GenerationResult(prompt.ToList(), seqs);
+        return book.Result();
     }
 
     public TokenScores Score(ScoreRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        DecodingChecks.CheckScore(request, Info);
         var toks = request.Tokens;
-        if (toks.Count == 0 || request.From < 1 || request.From > toks.Count)
-            throw new ArgumentException($"From = {request.From} must be in [1, {toks.Count}] (the first token is context only).", nameof(request));
-        if (toks.Count > Info.ContextLength) throw new ArgumentException($"{toks.Count} tokens exceed the context of {Info.ContextLength}.", nameof(request));
-        CheckIds(toks, nameof(request));
         var call = CallPlan.Create(this, request.Captures, request.Interventions);
         cancellationToken.ThrowIfCancellationRequested();
         int t = toks.Count, m = t - request.From, v = Info.VocabSize;
@@ -229,24 +198,6 @@ internal sealed class OnnxLanguageModel : ILanguageModel
             : OrtValue.CreateTensorValueFromMemory(data, shape);
 
     private static int SeedOf(long seed) => (int)(seed ^ (seed >>> 32));
-
-    private static string? CutAtStopString(string text, IReadOnlyList<string> stopStrings)
-    {
-        int best = -1;
-        foreach (var ss in stopStrings)
-        {
-            if (string.IsNullOrEmpty(ss)) continue;
-            int i = text.IndexOf(ss, StringComparison.Ordinal);
-            if (i >= 0 && (best < 0 || i < best)) best = i;
-        }
-        return best >= 0 ? text[..best] : null;
-    }
-
-    private void CheckIds(IReadOnlyList<int> ids, string param)
-    {
-        foreach (var id in ids)
-            if (id < 0 || id >= Info.VocabSize) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {Info.VocabSize}).", param);
-    }
 
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using AttnEval.Abstractions;
 using AttnEval.Backends.TorchSharp.Modeling;
+using AttnEval.Decoding;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,39 +35,23 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
 
     public GenerationResult Generate(GenerationRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var prompt = request.PromptTokens ?? throw new ArgumentException("PromptTokens is null.", nameof(request));
-        var s = request.Sampling ?? SamplingOptions.Greedy;
-        if (prompt.Count == 0) throw new ArgumentException("the prompt is empty: pass at least one token (e.g. BOS).", nameof(request));
-        CheckIds(prompt, nameof(request));
-        if (prompt.Count >= Info.ContextLength) throw new ArgumentException($"the prompt has {prompt.Count} tokens; the context holds {Info.ContextLength}, leaving no room to generate.", nameof(request));
-        if (request.MaxNewTokens < 1) throw new ArgumentException($"MaxNewTokens is {request.MaxNewTokens}, expected ≥ 1.", nameof(request));
-        if (request.NumSequences < 1) throw new ArgumentException($"NumSequences is {request.NumSequences}, expected ≥ 1.", nameof(request));
-        if (!(s.Temperature >= 0) || !(s.TopP > 0 && s.TopP <= 1) || s.TopK < 0) throw new ArgumentException($"bad sampling settings {s}: temperature ≥ 0, top_p in (0, 1], top_k ≥ 0.", nameof(request));
-        if (request.TopLogProbs < 0) throw new ArgumentException("TopLogProbs must be ≥ 0.", nameof(request));
-
+        var s = DecodingChecks.CheckGenerate(request, Info);
+        var prompt = request.PromptTokens;
         var control = CallControl.Create(Info, request.Captures, request.Interventions);
         if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
         int n = request.NumSequences, p = prompt.Count;
-        int maxNew = Math.Min(request.MaxNewTokens, Info.ContextLength - p);
-        var stops = request.StopTokens.Concat(Tokenizer.StopIds).ToHashSet();
-        var tokens = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
-        var logProbs = Enumerable.Range(0, n).Select(_ => new List<float>()).ToArray();
-        var entropies = Enumerable.Range(0, n).Select(_ => new List<float>()).ToArray();
-        var tops = request.TopLogProbs > 0 ? Enumerable.Range(0, n).Select(_ => new List<IReadOnlyList<TokenLogProb>>()).ToArray() : null;
-        var finish = new FinishReason?[n];
-        var texts = new string?[n];
+        var book = new SequenceBook(request, Tokenizer, Info.ContextLength);
         var generators = s.IsGreedy ? null : Enumerable.Range(0, n).Select(k => new Generator((ulong)(s.Seed + k))).ToArray();
-        if (control is not null) control.Finished = new bool[n];
+        if (control is not null) control.Finished = book.Finished;
 
         using var inference = inference_mode();
-        using var cache = new KvCache(Info.Layers, p + maxNew);
+        using var cache = new KvCache(Info.Layers, p + book.MaxSteps);
         using (var scope = NewDisposeScope())
         {
             var ids = tensor(prompt.Select(t => (long)t).ToArray(), [1, p], device: _device).expand(n, p).contiguous();
             var logits = _decoder.Logits(ids, cache, control).select(1, p - 1);                  // [N, V]
-            for (int step = 0; step < maxNew; step++)
+            for (int step = 0; step < book.MaxSteps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var stepScope = NewDisposeScope();
@@ -78,50 +63,31 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
                 var chosenLp = chosen.cpu().data<float>().ToArray();
                 var ent = entropy.cpu().data<float>().ToArray();
                 float[]? topV = null; long[]? topI = null;
-                if (tops is not null)
+                if (request.TopLogProbs > 0)
                 {
                     var (tv, ti) = logp.topk(Math.Min(request.TopLogProbs, Info.VocabSize), -1);
                     topV = tv.cpu().data<float>().ToArray(); topI = ti.cpu().data<long>().ToArray();
                 }
                 for (int k = 0; k < n; k++)
                 {
-                    if (finish[k] is not null) continue;
-                    int id = (int)nextIds[k];
-                    tokens[k].Add(id); logProbs[k].Add(chosenLp[k]); entropies[k].Add(ent[k]);
-                    if (tops is not null)
-                    {
-                        int kk = topV!.Length / n;
-                        tops[k].Add(Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)topI![k * kk + j], topV[k * kk + j])).ToList());
-                    }
-                    if (stops.Contains(id)) finish[k] = FinishReason.StopToken;
-                    else if (request.StopStrings.Count > 0 && CutAtStopString(Tokenizer.Decode(tokens[k]), request.StopStrings) is { } cut)
-                    { finish[k] = FinishReason.StopString; texts[k] = cut; }
-                    else if (tokens[k].Count >= request.MaxNewTokens) finish[k] = FinishReason.Length;
-                    else if (p + tokens[k].Count >= Info.ContextLength) finish[k] = FinishReason.ContextFull;
-                    if (finish[k] is not null && control is not null) control.Finished![k] = true;
+                    int kk = topV is null ? 0 : topV.Length / n;
+                    var top = topV is null ? null : Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)topI![k * kk + j], topV[k * kk + j])).ToList();
+                    book.Add(k, (int)nextIds[k], chosenLp[k], ent[k], top);
                 }
-                if (finish.All(f => f is not null)) break;
+                if (book.AllFinished) break;
                 var feed = tensor(nextIds, [n, 1], device: _device);
                 var newLogits = _decoder.Logits(feed, cache, control).select(1, 0);               // [N, V]
                 logits = newLogits.MoveToOuterDisposeScope();
             }
         }
-        var seqs = Enumerable.Range(0, n).Select(k => new GeneratedSequence(
-            new TokenScores(tokens[k], logProbs[k], entropies[k], tops?[k]),
-            texts[k] ?? Tokenizer.Decode(tokens[k]),
-            finish[k] ?? FinishReason.Length)).ToList();
-        return new GenerationResult(prompt.ToList(), seqs);
+        return book.Result();
     }
 
     public TokenScores Score(ScoreRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        DecodingChecks.CheckScore(request, Info);
         var toks = request.Tokens;
-        if (toks.Count == 0 || request.From < 1 || request.From > toks.Count)
-            throw new ArgumentException($"From = {request.From} must be in [1, {toks.Count}] (the first token is context only).", nameof(request));
-        if (toks.Count > Info.ContextLength) throw new ArgumentException($"{toks.Count} tokens exceed the context of {Info.ContextLength}.", nameof(request));
-        CheckIds(toks, nameof(request));
         var control = CallControl.Create(Info, request.Captures, request.Interventions);
         if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
         cancellationToken.ThrowIfCancellationRequested();
@@ -166,24 +132,6 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         for (int k = 0; k < generators.Length; k++)
             picks[k] = multinomial(probs[k], 1, generator: generators[k]).item<long>();
         return tensor(picks, device: logits.device);
-    }
-
-    private static string? CutAtStopString(string text, IReadOnlyList<string> stopStrings)
-    {
-        int best = -1;
-        foreach (var ss in stopStrings)
-        {
-            if (string.IsNullOrEmpty(ss)) continue;
-            int i = text.IndexOf(ss, StringComparison.Ordinal);
-            if (i >= 0 && (best < 0 || i < best)) best = i;
-        }
-        return best >= 0 ? text[..best] : null;
-    }
-
-    private void CheckIds(IReadOnlyList<int> ids, string param)
-    {
-        foreach (var id in ids)
-            if (id < 0 || id >= Info.VocabSize) throw new ArgumentException($"token id {id} is outside the vocabulary [0, {Info.VocabSize}).", param);
     }
 
     public void Dispose()
