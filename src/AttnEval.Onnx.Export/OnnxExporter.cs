@@ -34,7 +34,7 @@ public sealed record OnnxExportResult(string Graph, string Architecture, int Lay
 public static class OnnxExporter
 {
     private static readonly string[] TokenizerFiles =
-        ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt", "special_tokens_map.json", "generation_config.json"];
+        ["tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt", "special_tokens_map.json", "generation_config.json", "tokenizer.bin"];
 
     /// <summary>Exports <paramref name="modelPath"/> into <paramref name="outDir"/> (created; existing files of the same names are replaced).</summary>
     /// <exception cref="ModelLoadException">The model cannot be read (missing file, unsupported architecture, missing weight) or is over protobuf's 2 GiB.</exception>
@@ -66,6 +66,12 @@ public static class OnnxExporter
             weights = SafetensorsReader.ReadFolder(path);
             File.Copy(Path.Combine(path, "config.json"), Path.Combine(outDir, "config.json"), overwrite: true);
             copied.Add("config.json");
+            if (options.Tokenizer is { } tf && File.Exists(tf))
+            {
+                var name = tf.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? "tokenizer.bin" : Path.GetFileName(tf);
+                File.Copy(tf, Path.Combine(outDir, name), overwrite: true);
+                copied.Add(name);
+            }
             var tokDir = options.Tokenizer is { } td && Directory.Exists(td) ? td : path;
             foreach (var f in TokenizerFiles.Where(f => File.Exists(Path.Combine(tokDir, f))))
             {
