@@ -28,11 +28,16 @@ internal sealed class DecoderGraphWriter
     private readonly IReadOnlyDictionary<string, WeightTensor> _w;
     private readonly GraphBuilder _g;
     private readonly IReadOnlySet<int> _patternLayers;
-    private readonly string _prefix;
+    private readonly string _prefix, _source;
 
-    public DecoderGraphWriter(DecoderSpec spec, IReadOnlyDictionary<string, WeightTensor> weights, bool float16, IReadOnlySet<int> patternLayers)
+    /// <param name="source">The checkpoint file or folder, named in error messages.</param>
+    /// <param name="spec">Shapes and family.</param>
+    /// <param name="weights">Float32 tensors under Hugging Face names.</param>
+    /// <param name="float16">Store weights as float16.</param>
+    /// <param name="patternLayers">Layers whose pattern becomes an output.</param>
+    public DecoderGraphWriter(string source, DecoderSpec spec, IReadOnlyDictionary<string, WeightTensor> weights, bool float16, IReadOnlySet<int> patternLayers)
     {
-        _s = spec; _w = weights; _patternLayers = patternLayers;
+        _source = source; _s = spec; _w = weights; _patternLayers = patternLayers;
         _g = new GraphBuilder { Float16Weights = float16 };
         _prefix = spec.IsGpt2 ? (weights.ContainsKey("transformer.wte.weight") ? "transformer." : "") : "model.";
     }
@@ -168,7 +173,7 @@ internal sealed class DecoderGraphWriter
     {
         var full = _prefix + key;
         if (_g.Graph.Initializer.Any(i => i.Name == full || i.Name == full + "_fp16")) return full;
-        var t = _w.TryGetValue(full, out var w) ? w : throw new ModelLoadException($"weight '{full}' is missing from the checkpoint (expected for {_s.ModelType} with {_s.Layers} layers).");
+        var t = _w.TryGetValue(full, out var w) ? w : throw Missing(full);
         return _g.Weight(full, t.Data, t.Shape.Select(x => (long)x).ToArray());
     }
 
@@ -176,12 +181,15 @@ internal sealed class DecoderGraphWriter
     private string WeightT(string key)
     {
         var full = key.StartsWith("lm_head", StringComparison.Ordinal) ? key : _prefix + key;
-        var t = _w.TryGetValue(full, out var w) ? w : throw new ModelLoadException($"weight '{full}' is missing from the checkpoint (expected for {_s.ModelType} with {_s.Layers} layers).");
+        var t = _w.TryGetValue(full, out var w) ? w : throw Missing(full);
         int rows = t.Shape[0], cols = t.Shape[1];
         var tr = new float[t.Data.Length];
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) tr[c * rows + r] = t.Data[r * cols + c];
         return _g.Weight(full + ".T", tr, cols, rows);
     }
+
+    private ModelLoadException Missing(string key) =>
+        new($"{_source}: weight '{key}' is missing from the checkpoint (expected for {_s.ModelType} with {_s.Layers} layers).");
 
     private string Linear(string x, string module, bool bias)
     {

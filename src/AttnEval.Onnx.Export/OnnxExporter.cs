@@ -94,7 +94,7 @@ public static class OnnxExporter
             ["attneval.dtype"] = options.DType,
             ["attneval.pattern_layers"] = string.Join(",", layers.Order()),
         };
-        var model = new DecoderGraphWriter(spec, weights, options.DType == "float16", layers).Build(metadata);
+        var model = new DecoderGraphWriter(path, spec, weights, options.DType == "float16", layers).Build(metadata);
         var graphPath = Path.Combine(outDir, "model.onnx");
         using (var f = File.Create(graphPath)) model.WriteTo(f);
         return new OnnxExportResult(graphPath, spec.ModelType, spec.Layers, layers.Order().ToList(), new FileInfo(graphPath).Length, copied);
