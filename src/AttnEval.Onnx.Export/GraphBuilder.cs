@@ -18,30 +18,24 @@ internal sealed class GraphBuilder
     /// <summary>Store float initializers as float16 (then cast to float32 inside the graph).</summary>
     public bool Float16Weights { get; init; }
 
-    /// <summary>Adds a node and returns its (first) output name.</summary>
-    public string Op(string opType, IEnumerable<string> inputs, string? output = null, params AttributeProto[] attributes)
-    {
-        output ??= $"{opType.ToLowerInvariant()}_{_next++}";
-        var node = new NodeProto { OpType = opType, Name = $"n{_next++}_{opType}" };
-        node.Input.AddRange(inputs);
-        node.Output.Add(output);
-        node.Attribute.AddRange(attributes);
-        Graph.Node.Add(node);
-        return output;
-    }
+    /// <summary>Adds a node and returns its output name (<paramref name="output"/>, or a fresh one).</summary>
+    public string Op(string opType, IEnumerable<string> inputs, string? output = null, params AttributeProto[] attributes) =>
+        Node(opType, inputs, [output ?? $"{opType.ToLowerInvariant()}_{_next++}"], attributes)[0];
 
     public string Op(string opType, params string[] inputs) => Op(opType, inputs, null);
 
-    /// <summary>Adds a node with several outputs.</summary>
-    public string[] OpMulti(string opType, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
+    /// <summary>Adds a node with several fresh outputs.</summary>
+    public string[] OpMulti(string opType, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes) =>
+        Node(opType, inputs, Enumerable.Range(0, outputs).Select(i => $"{opType.ToLowerInvariant()}_{_next++}_{i}").ToArray(), attributes);
+
+    private string[] Node(string opType, IEnumerable<string> inputs, string[] outputs, AttributeProto[] attributes)
     {
-        var names = Enumerable.Range(0, outputs).Select(i => $"{opType.ToLowerInvariant()}_{_next++}_{i}").ToArray();
         var node = new NodeProto { OpType = opType, Name = $"n{_next++}_{opType}" };
         node.Input.AddRange(inputs);
-        node.Output.AddRange(names);
+        node.Output.AddRange(outputs);
         node.Attribute.AddRange(attributes);
         Graph.Node.Add(node);
-        return names;
+        return outputs;
     }
 
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
