@@ -127,57 +127,62 @@ public sealed class TokenSarEstimator : SarEstimatorBase
     }
 }
 
+/// <summary>A sentence-level SAR estimator: SentSAR or SAR, which differ only in the generation probability p_j (spec §2.2).</summary>
+public abstract class SentenceLevelSarEstimator : SarEstimatorBase
+{
+    /// <summary>What the estimator needs.</summary>
+    protected abstract MetricNeeds Needs { get; }
+
+    /// <summary>log p_j of one sampled generation (≤ 0).</summary>
+    protected abstract double LogProbability(EstimationContext context, GeneratedSequence generation, bool prefix);
+
+    /// <inheritdoc />
+    public override ISampleEstimator Create(OptionValues options) =>
+        new Estimator(this, options.GetDouble(TemperatureKey, SarMath.DefaultTemperature), options.GetInt(SamplesKey, DefaultSamples), options.GetBool(QuestionPrefixKey, true));
+
+    private sealed class Estimator(SentenceLevelSarEstimator owner, double t, int k, bool prefix) : ISampleEstimator
+    {
+        public MetricNeeds Needs => owner.Needs;
+        public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) => null;
+        public SampleEstimate Estimate(EstimationContext context)
+        {
+            var samples = Samples(context, k);
+            return SentenceLevel(context, samples, samples.Select(s => owner.LogProbability(context, s, prefix)).ToArray(), t, prefix);
+        }
+    }
+}
+
 /// <summary>
 /// SentSAR (spec §2.2): over K sampled answers with full sequence probabilities <c>p_j = exp(Σ_i log p(z_i | …))</c>,
 /// the mean of <c>−log(p_j + Σ_{k≠j} g(s_j, s_k) p_k / t)</c>. Uncertainty in nats, unbounded below; no confidence.
 /// Cost: K(K−1)/2 similarities, no model call beyond the sampled answers.
 /// </summary>
-public sealed class SentSarEstimator : SarEstimatorBase
+public sealed class SentSarEstimator : SentenceLevelSarEstimator
 {
     /// <inheritdoc />
     public override string Name => "sent-sar";
     /// <inheritdoc />
     public override string Description => "SentSAR: sentence-relevance-shifted entropy over sampled answers (Duan et al. ACL 2024; uq-methods §2.2)";
     /// <inheritdoc />
-    public override ISampleEstimator Create(OptionValues options) =>
-        new Estimator(options.GetDouble(TemperatureKey, SarMath.DefaultTemperature), options.GetInt(SamplesKey, DefaultSamples), options.GetBool(QuestionPrefixKey, true));
-
-    private sealed class Estimator(double t, int k, bool prefix) : ISampleEstimator
-    {
-        public MetricNeeds Needs => MetricNeeds.SampledAnswers | MetricNeeds.SentenceSimilarity;
-        public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) => null;
-        public SampleEstimate Estimate(EstimationContext context)
-        {
-            var samples = Samples(context, k);
-            var logProbs = samples.Select(s => s.Scores.LogProbs.Sum(x => (double)x)).ToArray();
-            return SentenceLevel(context, samples, logProbs, t, prefix);
-        }
-    }
+    protected override MetricNeeds Needs => MetricNeeds.SampledAnswers | MetricNeeds.SentenceSimilarity;
+    /// <inheritdoc />
+    protected override double LogProbability(EstimationContext context, GeneratedSequence generation, bool prefix) =>
+        generation.Scores.LogProbs.Sum(x => (double)x);
 }
 
 /// <summary>
 /// SAR (spec §2.2, token + sentence): SentSAR with <c>p_j = exp(−TokenSAR(s_j))</c>. Uncertainty in nats, unbounded
 /// below; no confidence. Cost: Σ_j n_j + K(K−1)/2 similarities, no model call beyond the sampled answers.
 /// </summary>
-public sealed class SarEstimator : SarEstimatorBase
+public sealed class SarEstimator : SentenceLevelSarEstimator
 {
     /// <inheritdoc />
     public override string Name => "sar";
     /// <inheritdoc />
     public override string Description => "SAR: token- and sentence-relevance-shifted entropy over sampled answers (Duan et al. ACL 2024; uq-methods §2.2)";
     /// <inheritdoc />
-    public override ISampleEstimator Create(OptionValues options) =>
-        new Estimator(options.GetDouble(TemperatureKey, SarMath.DefaultTemperature), options.GetInt(SamplesKey, DefaultSamples), options.GetBool(QuestionPrefixKey, true));
-
-    private sealed class Estimator(double t, int k, bool prefix) : ISampleEstimator
-    {
-        public MetricNeeds Needs => MetricNeeds.TokenScores | MetricNeeds.SampledAnswers | MetricNeeds.SentenceSimilarity;
-        public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) => null;
-        public SampleEstimate Estimate(EstimationContext context)
-        {
-            var samples = Samples(context, k);
-            var logProbs = samples.Select(s => -TokenSarOf(context, s, prefix)).ToArray();
-            return SentenceLevel(context, samples, logProbs, t, prefix);
-        }
-    }
+    protected override MetricNeeds Needs => MetricNeeds.TokenScores | MetricNeeds.SampledAnswers | MetricNeeds.SentenceSimilarity;
+    /// <inheritdoc />
+    protected override double LogProbability(EstimationContext context, GeneratedSequence generation, bool prefix) =>
+        -TokenSarOf(context, generation, prefix);
 }
