@@ -170,6 +170,7 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         var details = new Dictionary<string, object?>
         {
             ["answer_tokens"] = new[] { first, last },
+            ["token_ends"] = ends,
             ["chain"] = chain.Select(e => e.SourceId + 1).ToArray(),
             ["chain_scores"] = chain.Select(e => Math.Round(e.Score, 6)).ToArray(),
             ["kept"] = kept.Select(e => e.SourceId + 1).ToArray(),

@@ -142,6 +142,7 @@ public sealed class ReducerAndEstimatorTests
         est.Details["kept"].Should().BeEquivalentTo(new[] { 0, 1, 3, 5 });
         est.Details["answer_tokens"].Should().BeEquivalentTo(new[] { 7, 7 });
         est.Details["variants"].Should().Be(6);
+        est.Details["token_ends"].Should().BeEquivalentTo(new[] { 3, 5, 9, 11, 12, 14, 17, 19 });   // "Add", " 3", " and", " 4", ":", " 7", " is", " 7"
         ((double)est.Details["p_answer"]!).Should().BeApproximately(0.85, 1e-6);
         ((double)est.Details["attn_prod"]!).Should().BeApproximately(.5 * .9 * .6 * .7 * .85, 1e-6);
         ((double)est.Details["sim_mean"]!).Should().BeApproximately((.5 + .9 + .6 + .7 + .85) / 5, 1e-6);
