@@ -9,6 +9,8 @@ public enum MetricKind
     HeadAnalysis,
     /// <summary>A score per document of a corpus.</summary>
     DataScorer,
+    /// <summary>An agent evaluation: episodes of an agent loop under clean and perturbed conditions (<see cref="IAgentEvaluationFactory"/>).</summary>
+    AgentEvaluation,
 }
 
 /// <summary>What a metric needs from a run, so that each thing is computed once for all metrics.</summary>

@@ -43,9 +43,15 @@ internal static partial class Commands
                 RecipeKind.Uncertainty => new UncertaintyRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
                 RecipeKind.HeadAttribution => new HeadAnalysisRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
                 RecipeKind.DataScoring => new DataScoringRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
+                RecipeKind.AgentRobustness => new AgentRobustnessRunner(host.Catalog, watch, AgentServices()).Run(recipe, resume, cts.Token),
                 _ => throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' has no runner yet"),
             });
-            if (recipe.Kind == RecipeKind.Uncertainty)
+            if (recipe.Kind == RecipeKind.AgentRobustness)
+            {
+                AttnEval.Reporting.RobustnessPlots.Write(runDir, FigureWarning);
+                PrintRobustnessSummary(runDir);
+            }
+            else if (recipe.Kind == RecipeKind.Uncertainty)
             {
                 AttnEval.Reporting.RunReport.Write(runDir, FigureWarning); // the runner wrote the tables; add the figures
                 PrintSummary(runDir);
@@ -146,6 +152,40 @@ internal static partial class Commands
     }
 
     /// <summary>Head-attribution: each analysis' status and top 5 heads; data-scoring: each scorer's count, mean and selection.</summary>
+    /// <summary>Host services for agent evaluations: the confidence middleware (flag policy, no threshold effect) as a
+    /// <c>Func&lt;IChatClient, IChatClient&gt;</c>, scoring each answer white-box when the client attached a score, else
+    /// from its token log-probabilities as the geometric-mean token probability (specs/head-methods.md §4.2.3, source 2).</summary>
+    private static IServiceProvider AgentServices()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<Func<Microsoft.Extensions.AI.IChatClient, Microsoft.Extensions.AI.IChatClient>>(inner =>
+            new AttnEval.SemanticKernel.ConfidenceChatClient(inner, new AttnEval.SemanticKernel.ConfidenceGate(new AttnEval.SemanticKernel.ConfidenceGateOptions
+            {
+                Policy = AttnEval.SemanticKernel.GatePolicy.Flag,
+                Threshold = 0,
+                Scorer = new AttnEval.SemanticKernel.CompositeConfidenceScorer(
+                    new AttnEval.SemanticKernel.WhiteBoxConfidenceScorer(),
+                    new AttnEval.SemanticKernel.LogProbConfidenceScorer(AttnEval.SemanticKernel.LogProbAggregation.Perplexity)),
+            })));
+        return services.BuildServiceProvider();
+    }
+
+    private static void PrintRobustnessSummary(string runDir)
+    {
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
+        Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} episodes, {summary["n_errors"]} with errors");
+        Console.WriteLine($"{"condition",-34} {"N",5} {"acc",6} {"ΔAcc [95% CI]",24} {"McNemar p",10} {"flip",6} {"mislead",8} {"AUROC",6} {"ECE",6}");
+        foreach (var (name, n) in summary["analysis"]?["conditions"]?.AsObject() ?? [])
+        {
+            var d = n?["delta_acc"];
+            var ci = d is null ? "" : d["ci_low"] is null ? Fmt(d["value"]) : $"{Fmt(d["value"])} [{Fmt(d["ci_low"])}, {Fmt(d["ci_high"])}]";
+            Console.WriteLine($"{name,-34} {n?["n"],5} {Fmt(n?["accuracy"]),6} {ci,24} {Fmt(n?["mcnemar"]?["p_value"]),10} {Fmt(n?["flip_rate"]?["value"]),6} {Fmt(n?["mislead_rate"]),8} {Fmt(n?["auroc"]),6} {Fmt(n?["ece"]),6}");
+        }
+        Console.WriteLine($"run folder: {runDir}");
+        Console.WriteLine($"episodes:   {Path.Combine(runDir, AgentRobustnessRunner.EpisodesFile)}");
+        Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
+    }
+
     private static void PrintAnalysisSummary(string runDir)
     {
         var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;

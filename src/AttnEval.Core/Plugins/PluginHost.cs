@@ -14,7 +14,7 @@ public sealed record PluginInfo(string Name, string Version, string Folder, IRea
 
 /// <summary>One named part exported by a plugin.</summary>
 /// <param name="Name">Name used in recipes.</param>
-/// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c>, <c>judge</c> or <c>similarity</c>.</param>
+/// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c>, <c>agent-evaluation</c>, <c>judge</c> or <c>similarity</c>.</param>
 /// <param name="Description">One line.</param>
 public sealed record PluginExport(string Name, string Kind, string Description);
 
@@ -185,6 +185,7 @@ public sealed class PluginHost : IDisposable
         ISampleEstimatorFactory m => new PluginExport(m.Name, "sample-estimator", m.Description),
         IHeadAnalysisFactory m => new PluginExport(m.Name, "head-analysis", m.Description),
         IDataScorerFactory m => new PluginExport(m.Name, "data-scorer", m.Description),
+        IAgentEvaluationFactory m => new PluginExport(m.Name, "agent-evaluation", m.Description),
         IJudgeFactory j => new PluginExport(j.Name, "judge", j.Description),
         ISentenceSimilarity s => new PluginExport(s.Name, "similarity", "sentence similarity for estimators that need one (SAR, semantic estimators)"),
         _ => null,
@@ -203,7 +204,8 @@ public sealed class PluginHost : IDisposable
     public IComponentCatalog Catalog => _catalog ??= new ComponentCatalog(
         Services.GetServices<ISampleEstimatorFactory>().Cast<IMetricFactory>()
             .Concat(Services.GetServices<IHeadAnalysisFactory>())
-            .Concat(Services.GetServices<IDataScorerFactory>()),
+            .Concat(Services.GetServices<IDataScorerFactory>())
+            .Concat(Services.GetServices<IAgentEvaluationFactory>()),
         Services.GetServices<IJudgeFactory>(),
         Services.GetServices<IModelBackend>(),
         Services.GetServices<ISentenceSimilarity>());

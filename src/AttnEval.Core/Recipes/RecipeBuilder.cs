@@ -334,12 +334,13 @@ internal sealed class RecipeBuilder
         return result;
     }
 
-    private static bool Accepts(RecipeKind kind, MetricKind metric) => kind == RecipeKind.AgentRobustness || Expected(kind) == metric;
+    private static bool Accepts(RecipeKind kind, MetricKind metric) => Expected(kind) == metric;
 
     private static MetricKind Expected(RecipeKind kind) => kind switch
     {
         RecipeKind.HeadAttribution => MetricKind.HeadAnalysis,
         RecipeKind.DataScoring => MetricKind.DataScorer,
+        RecipeKind.AgentRobustness => MetricKind.AgentEvaluation,
         _ => MetricKind.SampleEstimator,
     };
 
@@ -348,6 +349,7 @@ internal sealed class RecipeBuilder
         MetricKind.SampleEstimator => "sample estimator",
         MetricKind.HeadAnalysis => "head analysis",
         MetricKind.DataScorer => "data scorer",
+        MetricKind.AgentEvaluation => "agent evaluation",
         _ => kind.ToString(),
     };
 

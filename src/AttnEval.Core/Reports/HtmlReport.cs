@@ -86,9 +86,12 @@ public static class HtmlReport
         if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
         var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
         var figures = Figures.Select(f => f.File).Where(f => File.Exists(Path.Combine(runDir, PlotsFolder, f))).ToList();
-        var html = (string?)summary["kind"] is "head-attribution" or "data-scoring"
-            ? AnalysisReport.Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir)
-            : Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir, figures);
+        var html = (string?)summary["kind"] switch
+        {
+            "head-attribution" or "data-scoring" => AnalysisReport.Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir),
+            "agent-robustness" => Running.AgentRobustnessRunner.RenderReport(summary, File.Exists(Path.Combine(runDir, PlotsFolder, "robustness-accuracy.png"))),
+            _ => Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir, figures),
+        };
         var path = Path.Combine(runDir, "report.html");
         Runs.RunFolder.WriteAtomic(path, html);
         return path;

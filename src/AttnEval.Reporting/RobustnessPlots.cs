@@ -1,0 +1,77 @@
+using System.Text.Json.Nodes;
+using AttnEval.Core.Reports;
+using AttnEval.Core.Runs;
+using ScottPlot;
+
+namespace AttnEval.Reporting;
+
+/// <summary>
+/// The figure of an agent-robustness run: ΔAcc = Acc(reference) − Acc(condition) per perturbed condition as bars with
+/// their paired-bootstrap intervals as whiskers (specs/head-methods.md §4.2.3), drawn from <c>summary.json</c> alone into
+/// <c>plots/robustness-accuracy.png</c> (ScottPlot 5, <see cref="ReportPlots.Width"/> × <see cref="ReportPlots.Height"/>);
+/// then <c>report.html</c> is rendered again so that it shows the figure.
+/// </summary>
+public static class RobustnessPlots
+{
+    /// <summary>File name of the figure under <c>plots/</c>.</summary>
+    public const string File = "robustness-accuracy.png";
+
+    /// <summary>Draws the figure (when some condition has a ΔAcc) and re-renders the report.</summary>
+    /// <param name="runDir">A finished agent-robustness run folder.</param>
+    /// <param name="figureError">Called when the figure cannot be drawn (e.g. SkiaSharp's native library does not load); null = rethrow.</param>
+    /// <returns>The path of <c>report.html</c>.</returns>
+    /// <exception cref="FileNotFoundException">No <c>summary.json</c>.</exception>
+    public static string Write(string runDir, Action<Exception>? figureError = null)
+    {
+        var summaryPath = Path.Combine(runDir, RunFolder.SummaryFile);
+        if (!System.IO.File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
+        var summary = JsonNode.Parse(System.IO.File.ReadAllText(summaryPath))!.AsObject();
+        try
+        {
+            using var plot = DeltaAccuracy(summary);
+            var path = Path.Combine(runDir, HtmlReport.PlotsFolder, File);
+            if (plot is null) System.IO.File.Delete(path);
+            else
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                plot.SavePng(path, ReportPlots.Width, ReportPlots.Height);
+            }
+        }
+        catch (Exception e) when (figureError is not null)
+        {
+            figureError(e);
+        }
+        return HtmlReport.Write(runDir);
+    }
+
+    /// <summary>The ΔAcc bar chart of an agent-robustness summary; null when no condition has a ΔAcc.</summary>
+    public static Plot? DeltaAccuracy(JsonObject summary)
+    {
+        var rows = (summary["analysis"]?["conditions"]?.AsObject() ?? [])
+            .Where(kv => kv.Value?["delta_acc"]?["value"] is not null)
+            .Select(kv => (Name: kv.Key, D: (double)kv.Value!["delta_acc"]!["value"]!, Lo: (double?)kv.Value["delta_acc"]!["ci_low"], Hi: (double?)kv.Value["delta_acc"]!["ci_high"]))
+            .ToList();
+        if (rows.Count == 0) return null;
+        var plot = new Plot();
+        plot.Title($"Accuracy drop against {(string?)summary["analysis"]?["reference"] ?? "reference"} (95% paired bootstrap)");
+        plot.YLabel("ΔAcc = Acc(reference) − Acc(condition)");
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var bar = plot.Add.Bar(i, rows[i].D);
+            bar.Color = rows[i].Lo > 0 ? Colors.IndianRed : Colors.SteelBlue;
+            if (rows[i].Lo is { } lo && rows[i].Hi is { } hi)
+            {
+                var w = plot.Add.Line(i, lo, i, hi);
+                w.LineColor = Colors.Black;
+                w.LineWidth = 2;
+            }
+        }
+        var zero = plot.Add.HorizontalLine(0);
+        zero.LineColor = Colors.Gray;
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, rows.Count).Select(i => (double)i).ToArray(), rows.Select(r => r.Name).ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 160;
+        return plot;
+    }
+}
