@@ -1,5 +1,3 @@
-using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using AttnEval.Abstractions;
 using AttnEval.Core.Datasets;
@@ -48,23 +46,11 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         try { samples = DatasetReader.Read(dataset); }
         catch (Exception e) when (e is InvalidDataException or IOException or KeyNotFoundException) { throw new RunInputException(e.Message, e); }
 
-        if (!catalog.Backends.TryGetValue(recipe.Model.Backend, out var backend))
-            throw new RunInputException($"{recipe.SourceFile}: model.backend '{recipe.Model.Backend}' is not installed");
-        if (!backend.IsAvailable(recipe.Model.Device, out var why))
-            throw new RunInputException($"{recipe.SourceFile}: model.device '{recipe.Model.Device}': {why}");
-
-        var yaml = recipe.ToResolvedYaml();
-        using var folder = resumeDir is null
-            ? RunFolder.Create(recipe.OutputDir, recipe.Name, yaml, Manifest(recipe, dataset, estimators.Select(e => e.Estimator), judge))
-            : RunFolder.Resume(resumeDir, yaml);
-
-        _observer.Status($"loading model {recipe.Model.Path} ({recipe.Model.Backend}, {recipe.Model.Device})");
-        ILanguageModel model;
-        try { model = backend.Load(recipe.Model, cancellationToken); }
-        catch (ModelLoadException e) { throw new RunInputException(e.Message, e); }
-        using (model)
+        var backend = RunSetup.Backend(catalog, recipe);
+        var (folder, model) = RunSetup.Open(backend, recipe, resumeDir,
+            estimators.Select(e => (object)e.Estimator).Concat(judge is null ? [] : [judge]), _observer, cancellationToken);
+        try
         {
-            RecordModel(folder, model.Info);
             var needs = estimators.Aggregate(MetricNeeds.None, (a, e) => a | e.Estimator.Needs);
             int sampled = needs.HasFlag(MetricNeeds.SampledAnswers) ? recipe.Generation.Samples : 0;
 
@@ -77,6 +63,11 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
                 folder.Append(record);
                 _observer.SampleFinished(sample.Id, record["error"] is not null || record["errors"] is not null);
             }
+        }
+        finally
+        {
+            model.Dispose();
+            folder.Dispose();
         }
 
         _observer.Status("writing summary.json and report.html");
@@ -147,7 +138,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
                     rec["correct"] = v.Correct;
                     rec["judge"] = new JsonObject { ["score"] = v.Score, ["extracted"] = v.Extracted, ["expected"] = v.Expected };
                 }
-                catch (Exception e) when (e is not OperationCanceledException) { errors["judge"] = Describe(e); }
+                catch (Exception e) when (e is not OperationCanceledException) { errors["judge"] = RunSetup.Describe(e); }
             }
 
             var values = new JsonObject();
@@ -169,19 +160,17 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
                     if (est.Details is { Count: > 0 } d) node["details"] = JsonSerializerHelpers.ToNode(d);
                     values[name] = node;
                 }
-                catch (Exception e) when (e is not OperationCanceledException) { errors[name] = Describe(e); }
+                catch (Exception e) when (e is not OperationCanceledException) { errors[name] = RunSetup.Describe(e); }
             }
             rec["metrics"] = values;
             if (errors.Count > 0) rec["errors"] = errors;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            rec["error"] = Describe(e);
+            rec["error"] = RunSetup.Describe(e);
         }
         return rec;
     }
-
-    private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";
 
     /// <summary>FNV-1a 64-bit hash of the id: stable across processes and machines (unlike string.GetHashCode).</summary>
     internal static long StableHash(string s)
@@ -189,58 +178,5 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         ulong h = 14695981039346656037UL;
         foreach (var ch in s) { h ^= ch; h *= 1099511628211UL; }
         return (long)(h & long.MaxValue);
-    }
-
-    private static JsonObject Manifest(Recipe recipe, DatasetSpec dataset, IEnumerable<ISampleEstimator> estimators, ICorrectnessJudge? judge)
-    {
-        var components = new JsonObject();
-        foreach (var a in estimators.Cast<object>().Append(judge).OfType<object>().Select(o => o.GetType().Assembly).Distinct())
-            components[a.GetName().Name!] = Version(a);
-        return new JsonObject
-        {
-            ["attneval_version"] = Version(typeof(UncertaintyRunner).Assembly),
-            ["contract_version"] = typeof(IAttnEvalPlugin).Assembly.GetName().Version?.ToString(),
-            ["components"] = components,
-            ["recipe_name"] = recipe.Name,
-            ["dataset"] = new JsonObject { ["path"] = dataset.Path, ["sha256"] = FileSha256(dataset.Path) },
-            ["seeds"] = new JsonObject { ["generation"] = recipe.Generation.Seed, ["dataset"] = dataset.Seed, ["evaluation"] = recipe.Evaluation.Seed },
-            ["dtype"] = recipe.Model.DType,
-            ["device"] = recipe.Model.Device,
-            ["machine"] = new JsonObject
-            {
-                ["os"] = RuntimeInformation.OSDescription,
-                ["arch"] = RuntimeInformation.ProcessArchitecture.ToString(),
-                ["cores"] = Environment.ProcessorCount,
-                ["dotnet"] = RuntimeInformation.FrameworkDescription,
-            },
-            ["started_utc"] = DateTime.UtcNow.ToString("O"),
-        };
-    }
-
-    /// <summary>Records the loaded model in the manifest; on resume, refuses a model whose weights changed.</summary>
-    private static void RecordModel(RunFolder folder, ModelInfo info)
-    {
-        var path = folder.File(RunFolder.ManifestFile);
-        var manifest = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        var known = (string?)manifest["model"]?["weights_sha256"];
-        if (known is not null && known != info.WeightsSha256)
-            throw new RunFolderException($"{folder.Path}: the model's weights changed since this run started (sha256 {known[..Math.Min(12, known.Length)]} → {info.WeightsSha256[..Math.Min(12, info.WeightsSha256.Length)]}); start a new run");
-        manifest["model"] = new JsonObject
-        {
-            ["name"] = info.Name, ["architecture"] = info.Architecture, ["layers"] = info.Layers, ["heads"] = info.Heads,
-            ["kv_heads"] = info.KvHeads, ["d_model"] = info.DModel, ["vocab_size"] = info.VocabSize,
-            ["context_length"] = info.ContextLength, ["dtype"] = info.DType, ["device"] = info.Device,
-            ["weights_sha256"] = info.WeightsSha256,
-        };
-        folder.WriteJson(RunFolder.ManifestFile, manifest);
-    }
-
-    private static string? Version(Assembly a) =>
-        a.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? a.GetName().Version?.ToString();
-
-    private static string FileSha256(string path)
-    {
-        using var fs = File.OpenRead(path);
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fs));
     }
 }
