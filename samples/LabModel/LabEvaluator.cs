@@ -132,7 +132,7 @@ public static class LabEvaluator
             {
                 var docs = item["passages"]!.AsArray().Select(d => d!.GetValue<string>()).ToList();
                 var second = prompt + call + "</search>" + Tasks.SearchResult(docs);
-                var answer = Generate(model, second, 8);
+                var answer = Generate(model, second, 16);
                 transcript = second + answer;
                 int a = answer.IndexOf("<answer>", StringComparison.Ordinal), b = answer.IndexOf("</answer>", StringComparison.Ordinal);
                 ok = a >= 0 && b > a && answer[(a + 8)..b].Trim() == item["answer"]!.GetValue<string>();

@@ -83,7 +83,7 @@ internal static class Program
 
     private static TrainSettings Settings(Options o) => new(
         Hidden: o.Int("hidden", 128), Intermediate: o.Int("ffn", 384), Layers: o.Int("layers", 4), Heads: o.Int("heads", 4), KvHeads: o.Int("kv", 2),
-        Context: o.Int("context", 512), Seed: o.Int("seed", 1234), WarmupSteps: o.Int("warmup", 100), LogEvery: o.Int("log", 50), Threads: o.Int("threads", 2));
+        Context: o.Int("context", 512), Seed: o.Int("seed", 1234), WarmupSteps: o.Int("warmup", 100), LogEvery: o.Int("log", 50), Threads: o.Int("threads", 0));
 
     /// <summary>A short training probe on a scratch folder: one phase with the given mix, then (optionally) a greedy
     /// evaluation of the first items of each held-out file.</summary>
@@ -145,11 +145,13 @@ internal static class Program
         long nParams = model.parameters().Sum(p => p.numel());
         Console.WriteLine($"parameters: {nParams:N0} ({nParams * 4 / 1e6:0.00} MB float32)");
         var started = DateTime.UtcNow;
+        var snapshots = o.String("snapshots", "");
         trainer.Train(model, phases, step =>
         {
             model.SavePretrained(dir);
             Console.WriteLine($"checkpoint at step {step} written to {dir}");
-        });
+            if (snapshots.Length > 0) CopyFolder(dir, Path.Combine(snapshots, $"step-{step:00000}"));
+        }, o.Int("checkpoint-every", 500));
         model.SavePretrained(dir);
         var sha = Sha256(Path.Combine(dir, "model.safetensors"));
         Console.WriteLine($"training done: {trainer.StepsDone} steps, {trainer.TokensSeen:N0} tokens, {trainer.Elapsed}; model.safetensors sha256 {sha}");
@@ -157,9 +159,19 @@ internal static class Program
         var report = LabEvaluator.Evaluate(dir, null, Console.Out);
         var ci = LabEvaluator.Evaluate(dir, 50, null);
         ModelCard.Write(dir, new ModelCard.Facts(trainer.Config, s, phases, nParams, sha, trainer.StepsDone, trainer.TokensSeen, trainer.Elapsed, started,
-            trainer.LookupPlateauExit, trainer.RepeatPlateauExit, trainer.History), report, ci);
+            trainer.LookupPlateauExit, trainer.RepeatPlateauExit, trainer.History, trainer.StepsByThreads), report, ci);
         Console.WriteLine($"wrote {Path.Combine(dir, "README.md")} and metrics.json");
         return 0;
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target, overwrite: true);
+        }
     }
 
     public static string Sha256(string path) => LabEvaluator.Sha256File(path);

@@ -37,7 +37,7 @@ internal static class Tasks
     /// <summary>An arithmetic word problem with <paramref name="steps"/> operations on numbers of up to
     /// <paramref name="digits"/> digits, and its worked answer in the GSM8K format (one <c>a+b=c</c> line per step, then
     /// <c>#### N</c>). Operations: add and subtract a <paramref name="digits"/>-digit number (never below 0),
-    /// multiply by 2–9 (only while the value is below 1000).</summary>
+    /// multiply by 2–9 (only while the value is below 10000).</summary>
     public static (string Question, string Answer, int Result) Arithmetic(Random rng, int steps, int digits)
     {
         int Number(int d) => d == 1 ? rng.Next(1, 10) : rng.Next(Pow10(d - 1), Pow10(d));
@@ -49,7 +49,7 @@ internal static class Tasks
         {
             double u = rng.NextDouble();
             int b; char op; string[] phrases;
-            if (u < 0.25 && value < 1000 && value > 0) { b = rng.Next(2, 10); op = '*'; phrases = MulPhrases; }
+            if (u < 0.25 && value < 10000 && value > 0) { b = rng.Next(2, 10); op = '*'; phrases = MulPhrases; }
             else
             {
                 b = Number(digits);
@@ -135,8 +135,11 @@ internal static class Tasks
         return sb.Append("</result>\n").ToString();
     }
 
-    /// <summary>The model's final answer after the result block.</summary>
-    public static string SearchAnswer(string value) => $"<answer> {value}</answer>";
+    /// <summary>The model's final turn after the result block: it first restates what it found ("The value of K03 is
+    /// V55.", which turns the lookup into an induction step: "of" → the key, as in the question; "is" → the value after the
+    /// key, one token back), then gives the bare value inside <c>&lt;answer&gt;…&lt;/answer&gt;</c>, as search-agent
+    /// harnesses expect.</summary>
+    public static string SearchAnswer(string key, string value) => $"The value of {key} is {value}.\n<answer> {value}</answer>";
 
     /// <summary>A search episode: the key, <paramref name="docCount"/> passages of 2–5 records each (exactly one holds the
     /// key, at a random rank), and the value.</summary>
@@ -161,7 +164,7 @@ internal static class Tasks
             new(Prompt(string.Format(CultureInfo.InvariantCulture, SearchQuestion, key)), false),
             new(SearchCall(key), true),
             new(SearchResult(docs), false),
-            new(SearchAnswer(value), true),
+            new(SearchAnswer(key, value), true),
         ]);
     }
 
@@ -290,6 +293,7 @@ internal static class Tasks
         yield return Prompt("x");            // "Question" and "Answer" at the start of a line
         yield return "Records: x";
         yield return "Doc 1: x";
+        yield return SearchAnswer("K00", "V00");   // "The" at the start of a line
         IEnumerable<string> inner = [
             LookupQuestion, SearchQuestion, RefusalSentence,
             .. Starts, .. AddPhrases, .. SubPhrases, .. MulPhrases, .. Ends, .. FlaggedObjects, .. FlaggedVerbs, .. Frames,

@@ -54,6 +54,8 @@ internal sealed class Trainer(LabVocabulary vocab, Packer packer, TrainSettings 
     /// <summary>Smoothed statistics at the last log line, per task: loss, accuracy of trained tokens, accuracy of value tokens.</summary>
     public Dictionary<LabTask, (double Loss, double Acc, double ValueAcc)> Last { get; } = [];
     public List<string> History { get; } = [];
+    /// <summary>Optimizer steps run with 1 and with 2 libtorch threads.</summary>
+    public int[] StepsByThreads { get; } = new int[3];
 
     public LlamaConfig Config => new(vocab.Count, settings.Hidden, settings.Intermediate, settings.Layers, settings.Heads, settings.KvHeads)
     {
@@ -75,7 +77,13 @@ internal sealed class Trainer(LabVocabulary vocab, Packer packer, TrainSettings 
     /// <paramref name="checkpointEvery"/> steps and at the end of each phase.</summary>
     public void Train(LlamaForCausalLM model, IReadOnlyList<Phase> phases, Action<int>? checkpoint = null, int checkpointEvery = 1000)
     {
-        set_num_threads(settings.Threads);
+        // Threads: a fixed count, or (Threads = 0) a choice between 1 and 2 re-made every 250 steps by timing 8 steps with
+        // each; on a shared machine, two OpenMP threads that wait for each other at every operator can be slower than one.
+        bool autoThreads = settings.Threads <= 0;
+        int threads = autoThreads ? 1 : settings.Threads;
+        set_num_threads(threads);
+        var trial = new double[3];
+        int trialStep = -1;
         var parameters = model.parameters().ToList();
         var optimizer = optim.AdamW(parameters, phases[0].Lr, 0.9, settings.Beta2, 1e-8, settings.WeightDecay);
         int totalSteps = phases.Sum(p => p.Steps);
@@ -113,6 +121,11 @@ internal sealed class Trainer(LabVocabulary vocab, Packer packer, TrainSettings 
                 double lr = LearningRate(ph, step - phaseStart, step);
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
 
+                if (autoThreads && step > 0 && step % 250 == 0) { trialStep = 0; trial[1] = trial[2] = 0; }
+                if (trialStep is 0 or 8) set_num_threads(trialStep == 0 ? 1 : 2);
+                int usedThreads = trialStep switch { >= 0 and < 8 => 1, >= 8 => 2, _ => threads };
+                long stepStart = Stopwatch.GetTimestamp();
+
                 using var scope = NewDisposeScope();
                 var ids = tensor(batch.Ids, [batch.Rows, batch.Length]);
                 var pos = tensor(batch.Positions, [batch.Rows, batch.Length]);
@@ -145,6 +158,18 @@ internal sealed class Trainer(LabVocabulary vocab, Packer packer, TrainSettings 
                     else { ema[k, 0] = 0.95 * ema[k, 0] + 0.05 * l; ema[k, 1] = 0.95 * ema[k, 1] + 0.05 * a; }
                 }
                 emaInit = true;
+                if (trialStep >= 0)
+                {
+                    trial[trialStep < 8 ? 1 : 2] += Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
+                    if (++trialStep == 16)
+                    {
+                        threads = trial[1] <= trial[2] ? 1 : 2;
+                        set_num_threads(threads);
+                        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"threads: 1 → {trial[1] / 8:0.00} s/step, 2 → {trial[2] / 8:0.00} s/step; using {threads}"));
+                        trialStep = -1;
+                    }
+                }
+                StepsByThreads[Math.Clamp(usedThreads, 1, 2)]++;
                 step++;
                 StepsDone = step;
                 TokensSeen += batch.Rows * batch.Length;
