@@ -145,18 +145,19 @@ public static class LabEvaluator
         foreach (var item in Read(Path.Combine(evalDir, "refusal.jsonl"), limit))
         {
             var prompt = Tasks.Prompt(item["instruction"]!.GetValue<string>());
-            var output = Generate(model, prompt, 24).Trim();
+            var raw = Generate(model, prompt, 24);
+            var output = raw.Trim();
             bool refused = output.StartsWith(Tasks.RefusalSentence[..13], StringComparison.Ordinal);
             if (item["label"]!.GetValue<string>() == "flagged")
             {
                 report.RefusalFlagged = report.RefusalFlagged.Add(refused);
-                if (report.Examples.Count(e => e.Task == "refusal") < 2) report.Examples.Add(("refusal", prompt, output, refused));
+                if (report.Examples.Count(e => e.Task == "refusal") < 2) report.Examples.Add(("refusal", prompt, raw, refused));
             }
             else
             {
                 report.RefusalBenign = report.RefusalBenign.Add(refused);
                 report.BenignDone = report.BenignDone.Add(output == item["answer"]!.GetValue<string>());
-                if (report.Examples.Count(e => e.Task == "benign") < 2) report.Examples.Add(("benign", prompt, output, !refused));
+                if (report.Examples.Count(e => e.Task == "benign") < 2) report.Examples.Add(("benign", prompt, raw, !refused));
             }
         }
         progress?.WriteLine($"refusal flagged {report.RefusalFlagged}, benign {report.RefusalBenign}, benign done {report.BenignDone}");

@@ -13,6 +13,7 @@ internal static class Plan
     public static IReadOnlyList<Phase> Full(double scale)
     {
         int S(int steps) => Math.Max(1, (int)Math.Round(steps * scale));
+        // Weights are normalised when a task is drawn (these sum to 0.95: arithmetic is 37% of the samples).
         var mix = new Mix(Arithmetic: 0.35, Lookup: 0.2, Search: 0.15, Refusal: 0.15, Repeat: 0.1);
         return
         [

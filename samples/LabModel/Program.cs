@@ -11,6 +11,8 @@ namespace AttnEval.Samples.LabModel;
 /// Entry point. Commands (run from the repository root):
 /// <c>train [--out DIR] [--seed N] [--scale X]</c> trains the lab model and writes the folder, evaluation and card;
 /// <c>eval [--model DIR] [--limit N]</c> evaluates a written folder through the backend;
+/// <c>card [--model DIR]</c> re-evaluates a trained folder and rewrites its card and metrics.json from the training
+/// record kept in metrics.json (the weights are not touched);
 /// <c>probe --mix a,l,s,r,p --steps N [...]</c> runs a short training probe (see <see cref="Probe"/>).
 /// </summary>
 internal static class Program
@@ -29,6 +31,7 @@ internal static class Program
                 "train" => Train(o),
                 "eval" => Eval(o),
                 "probe" => Probe(o),
+                "card" => Card(o),
                 _ => Usage(args[0]),
             };
         }
@@ -125,6 +128,35 @@ internal static class Program
         Console.WriteLine("lookup by depth: " + string.Join(", ", r.LookupByDepth.Select(kv => $"{kv.Key}: {kv.Value}")));
         foreach (var e in r.Examples) Console.WriteLine($"--- {e.Task} ({(e.Correct ? "ok" : "wrong")})\n{e.Prompt}{e.Output}");
         Console.WriteLine($"evaluated in {r.Elapsed}");
+        return 0;
+    }
+
+    /// <summary>Rewrites README.md and metrics.json of a trained folder: the training facts come from its metrics.json,
+    /// the schedule from <see cref="Plan"/> (checked against the recorded step count), the numbers from a fresh
+    /// evaluation through the backend.</summary>
+    private static int Card(Options o)
+    {
+        var dir = o.String("model", DefaultOut);
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "metrics.json")))!.AsObject();
+        var t = metrics["training"]!.AsObject();
+        var phases = Plan.Full(1.0);
+        int steps = t["steps"]!.GetValue<int>();
+        if (phases.Sum(p => p.Steps) != steps)
+            throw new ArgumentException($"{dir}/metrics.json records {steps} steps but Plan.Full has {phases.Sum(p => p.Steps)}: the card would describe another schedule");
+        var s = Settings(o) with { Seed = metrics["seed"]!.GetValue<long>() };
+        var config = LlamaConfig.FromFile(Path.Combine(dir, "config.json"));
+        long nParams;
+        using (var m = LlamaForCausalLM.FromPretrained(dir)) nParams = m.parameters().Sum(p => p.numel());
+        var byThreads = new int[3];
+        var th = System.Text.RegularExpressions.Regex.Match(t["threads"]?.ToString() ?? "", @"(\d+) steps with 1, (\d+) with 2");
+        if (th.Success) { byThreads[1] = int.Parse(th.Groups[1].Value, CultureInfo.InvariantCulture); byThreads[2] = int.Parse(th.Groups[2].Value, CultureInfo.InvariantCulture); }
+        int? Step(string k) => t[k] is { } v ? v.GetValue<int>() : null;
+        var started = DateTime.ParseExact(t["started_utc"]!.GetValue<string>(), "u", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        var report = LabEvaluator.Evaluate(dir, null, Console.Out);
+        var ci = LabEvaluator.Evaluate(dir, 50, null);
+        ModelCard.Write(dir, new ModelCard.Facts(config, s, phases, nParams, Sha256(Path.Combine(dir, "model.safetensors")), steps, t["tokens"]!.GetValue<long>(),
+            TimeSpan.FromSeconds(t["seconds"]!.GetValue<double>()), started, Step("lookup_plateau_exit_step"), Step("repeat_plateau_exit_step"), [], byThreads), report, ci);
+        Console.WriteLine($"rewrote {Path.Combine(dir, "README.md")} and metrics.json");
         return 0;
     }
 
