@@ -47,14 +47,13 @@ internal static partial class Commands
             };
             // Generation may stop early at EOS; rates use the tokens actually produced.
             model.Generate(Gen(false) with { MaxNewTokens = Math.Min(4, newTokens) }); // warm-up
-            var (gen, genMem) = Measure(o.Repeats, () => model.Generate(Gen(false)).Sequences[0].Tokens.Count);
-            int generated = _lastCount;
-            var (genCap, genCapMem) = model.SupportsAttentionCapture ? Measure(o.Repeats, () => model.Generate(Gen(true)).Sequences[0].Tokens.Count) : (double.NaN, double.NaN);
-            int generatedCap = model.SupportsAttentionCapture ? _lastCount : 0;
-            var (score, scoreMem) = Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1 }).Tokens.Count);
-            var (scoreCap, scoreCapMem) = model.SupportsAttentionCapture
+            var (gen, genMem, generated) = Measure(o.Repeats, () => model.Generate(Gen(false)).Sequences[0].Tokens.Count);
+            var (genCap, genCapMem, generatedCap) = model.SupportsAttentionCapture
+                ? Measure(o.Repeats, () => model.Generate(Gen(true)).Sequences[0].Tokens.Count) : (double.NaN, double.NaN, 0);
+            var (score, scoreMem, _) = Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1 }).Tokens.Count);
+            var (scoreCap, scoreCapMem, _) = model.SupportsAttentionCapture
                 ? Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1, Captures = [new RowMaxReducer()] }).Tokens.Count)
-                : (double.NaN, double.NaN);
+                : (double.NaN, double.NaN, 0);
             var line = new JsonObject
             {
                 ["model"] = o.Model, ["backend"] = o.Backend, ["device"] = model.Info.Device, ["dtype"] = model.Info.DType,
@@ -85,25 +84,23 @@ internal static partial class Commands
         return ids.Take(count).ToList();
     }
 
-    /// <summary>Median tokens/s over repeats, and the peak RSS (MB) reached during them. The token count of the last
-    /// repeat is kept in <see cref="_lastCount"/> so the output can show how many tokens a rate is based on.</summary>
-    private static (double TokensPerSecond, double PeakMb) Measure(int repeats, Func<int> work)
+    /// <summary>Median tokens/s over repeats, the peak RSS (MB) reached during them, and the token count of the last
+    /// repeat (so the output can show how many tokens a rate is based on).</summary>
+    private static (double TokensPerSecond, double PeakMb, int Tokens) Measure(int repeats, Func<int> work)
     {
         GC.Collect(); GC.WaitForPendingFinalizers();
         ResetPeak();
         var rates = new List<double>();
+        int n = 0;
         for (int i = 0; i < repeats; i++)
         {
             var sw = Stopwatch.StartNew();
-            int n = work();
+            n = work();
             rates.Add(n / sw.Elapsed.TotalSeconds);
-            _lastCount = n;
         }
         rates.Sort();
-        return (rates[rates.Count / 2], PeakMb());
+        return (rates[rates.Count / 2], PeakMb(), n);
     }
-
-    [ThreadStatic] private static int _lastCount;
 
     private static void ResetPeak()
     {

@@ -40,7 +40,7 @@ internal static partial class Commands
             var watch = new DirCapture(observer, d => runDir = d);
             runDir = observer.Run(() => recipe.Kind switch
             {
-                RecipeKind.Uncertainty => new UncertaintyRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
+                RecipeKind.Uncertainty => new UncertaintyRunner(host.Catalog, watch, d => AttnEval.Reporting.RunReport.Write(d, FigureWarning)).Run(recipe, resume, cts.Token),
                 RecipeKind.HeadAttribution => new HeadAnalysisRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
                 RecipeKind.DataScoring => new DataScoringRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
                 RecipeKind.AgentRobustness => new AgentRobustnessRunner(host.Catalog, watch, AgentServices()).Run(recipe, resume, cts.Token),
@@ -51,11 +51,7 @@ internal static partial class Commands
                 AttnEval.Reporting.RobustnessPlots.Write(runDir, FigureWarning);
                 PrintRobustnessSummary(runDir);
             }
-            else if (recipe.Kind == RecipeKind.Uncertainty)
-            {
-                AttnEval.Reporting.RunReport.Write(runDir, FigureWarning); // the runner wrote the tables; add the figures
-                PrintSummary(runDir);
-            }
+            else if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
             else PrintAnalysisSummary(runDir);
             return Cli.Ok;
         }

@@ -22,9 +22,13 @@ namespace AttnEval.Core.Running;
 /// Determinism: the main answer uses <c>generation.seed</c>; sampled answers use <c>generation.seed</c> mixed with a
 /// stable hash of the sample id, so a resumed run draws the same samples.
 /// </remarks>
-public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? observer = null)
+public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? observer = null, Func<string, string>? writeReport = null)
 {
     private readonly IRunObserver _observer = observer ?? NullRunObserver.Instance;
+
+    /// <summary>Writes the run folder's report (tables only by default; a host with plotting passes a writer that
+    /// also draws the figures) and returns its path.</summary>
+    private readonly Func<string, string> _writeReport = writeReport ?? HtmlReport.Write;
 
     /// <summary>Runs (or resumes) the recipe and returns the run folder's path.</summary>
     /// <param name="recipe">A validated recipe of kind <c>uncertainty</c>.</param>
@@ -73,7 +77,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         _observer.Status("writing summary.json and report.html");
         var summary = RunSummary.Compute(recipe, RunFolder.ReadSamples(folder.Path));
         folder.WriteJson(RunFolder.SummaryFile, summary);
-        HtmlReport.Write(folder.Path);
+        _writeReport(folder.Path);
         return folder.Path;
     }
 
