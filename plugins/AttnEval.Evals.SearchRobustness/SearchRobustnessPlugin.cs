@@ -46,7 +46,7 @@ public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
         new("model_id", OptionType.String, null, "model name sent to the endpoint (agent: openai)"),
         new("api_key_env", OptionType.String, "OPENAI_API_KEY", "environment variable holding the endpoint's API key"),
         new("system_prompt", OptionType.String, SearchAgent.DefaultSystemPrompt, "system message for chat agents; empty for none (the local lab client ignores it)"),
-        new("corpus", OptionType.String, "dataset", "dataset: index the passages bundled with the items (§4.2.1 option 1); else a JSONL corpus path {doc_id, title, text, source_qid?, is_gold?}"),
+        new("corpus", OptionType.FilePath, "dataset", "dataset: index the passages bundled with the items (§4.2.1 option 1); else a JSONL corpus path {doc_id, title, text, source_qid?, is_gold?}") { AllowedValues = ["dataset"] },
         new("passages_field", OptionType.String, "passages", "item field with the bundled passages (strings or {title, text} maps)"),
         new("gold_rank_field", OptionType.String, "gold_rank", "item field with the 1-based rank of the gold passage; absent: gold = passages containing the answer"),
         new("aliases_field", OptionType.String, null, "item field with extra gold aliases (string or list)"),
@@ -58,7 +58,7 @@ public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
         new("max_searches", OptionType.Integer, 4L, "search budget per episode (§4.2.1)") { Min = 1, Max = 20 },
         new("runs", OptionType.Integer, 1L, "runs per (item, condition); ≥ 2 with temperature > 0 gives RandomRight and Pass@2") { Min = 1, Max = 10 },
         new("correct", OptionType.String, "em", "what counts as correct: em, cover_em, or f1 (F1 ≥ 0.5)") { AllowedValues = ["em", "cover_em", "f1"] },
-        new("synonyms", OptionType.String, null, "JSON file {word: [synonyms]} for S-SYN; the built-in table when unset"),
+        new("synonyms", OptionType.FilePath, null, "JSON file {word: [synonyms]} for S-SYN; the built-in table when unset"),
         new("dataset_label", OptionType.String, "dataset", "label written as each episode's dataset"),
     ];
 

@@ -30,7 +30,7 @@ public sealed class AttentionInfluenceFactory : IDataScorerFactory
     /// <inheritdoc />
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        new("heads_file", OptionType.String, null, "a heads.json (Retrieval_Head format) to take the heads from; absent = detect them with synthetic key–value probes (§3.1)"),
+        new("heads_file", OptionType.FilePath, null, "a heads.json (Retrieval_Head format) to take the heads from; absent = detect them with synthetic key–value probes (§3.1)"),
         new("top_percent", OptionType.Number, 5, "share of all heads masked, % (paper: top 5 %)") { Min = 0, Max = 100 },
         new("probes", OptionType.Integer, 100, "synthetic key–value probes for detection (paper: 800)") { Min = 1 },
         new("probe_pairs", OptionType.Integer, 12, "key–value pairs per probe (paper: as many as fit 4096 tokens; community code 30–60)") { Min = 4 },

@@ -30,7 +30,7 @@ public sealed class RetrievalHeadsFactory : IHeadAnalysisFactory
     [
         new("protocol", OptionType.String, "niah", "niah: needles × haystack × context lengths × depths (spec §1.2); dataset: the recipe's items (prompt template, target = answer)") { AllowedValues = ["niah", "dataset"] },
         new("needles", OptionType.String, null, "niah: JSONL of {needle, question, real_needle} (spec §1.2)"),
-        new("haystack", OptionType.String, null, "niah: folder of .txt haystack files"),
+        new("haystack", OptionType.FolderPath, null, "niah: folder of .txt haystack files"),
         new("context_lengths", OptionType.IntegerList, null, "niah: explicit context lengths in tokens; overrides context_min/max/n") { Min = 1 },
         new("context_min", OptionType.Integer, 1000, "niah: smallest context length, tokens (reference README uses 0; 1000 avoids the degenerate 0)") { Min = 1 },
         new("context_max", OptionType.Integer, 50000, "niah: largest context length, tokens; 5000 is the reference's cheap mode") { Min = 1 },
@@ -47,7 +47,7 @@ public sealed class RetrievalHeadsFactory : IHeadAnalysisFactory
         new("score_mode", OptionType.String, "event_count", "event_count (official code) or unique_set (paper form)") { AllowedValues = ["event_count", "unique_set"] },
         new("threshold", OptionType.Number, 0.1, "a head is a retrieval head when its mean score exceeds this (paper: 0.1)") { Min = 0 },
         new("heads_file", OptionType.String, "heads.json", "file written in the run folder, Retrieval_Head format"),
-        new("merge_with", OptionType.String, null, "an existing heads.json whose lists are kept in front of this run's (the reference appends re-runs)"),
+        new("merge_with", OptionType.FilePath, null, "an existing heads.json whose lists are kept in front of this run's (the reference appends re-runs)"),
         new("ablation_k", OptionType.Integer, 0, "heads ablated in the causal check; 0 = ceil(5 % of all heads)") { Min = 0 },
         new("ablation_draws", OptionType.Integer, 5, "random head sets drawn for the check") { Min = 0 },
         new("ablation_op", OptionType.String, "uniform_attention", "uniform_attention (Wu et al. masking) or zero_output") { AllowedValues = ["uniform_attention", "zero_output"] },

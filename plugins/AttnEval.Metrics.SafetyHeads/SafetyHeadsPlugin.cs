@@ -28,7 +28,7 @@ public sealed class SafetyHeadsFactory : IHeadAnalysisFactory
     [
         new("label_field", OptionType.String, null, "dataset field holding each item's label; unset = every dataset item is a flagged (harmful) instruction"),
         new("flagged_value", OptionType.String, "flagged", "label value of flagged instructions; items with another label are benign"),
-        new("benign_path", OptionType.String, null, "extra benign instructions: .jsonl, .json (array of objects) or .csv, e.g. the Alpaca-derived harmless split"),
+        new("benign_path", OptionType.FilePath, null, "extra benign instructions: .jsonl, .json (array of objects) or .csv, e.g. the Alpaca-derived harmless split"),
         new("benign_input", OptionType.String, "instruction", "benign_path: field with the instruction text (rendered through the recipe's prompt as {{input}})"),
         new("benign_target", OptionType.String, null, "benign_path: field with the expected answer, if any (benign correctness)"),
         new("benign_limit", OptionType.Integer, 100, "benign_path: first N records (0 = all)") { Min = 0 },

@@ -48,6 +48,13 @@ public enum OptionType
     IntegerList,
     /// <summary>A list of real numbers.</summary>
     NumberList,
+    /// <summary>A path to an existing file. The recipe loader resolves it like <c>dataset.path</c> (working directory
+    /// first, then the folder of the recipe file that wrote it), refuses a missing file at its <c>file:line:col</c>
+    /// before any model loads, and hands the metric the full path. Values in <see cref="OptionSpec.AllowedValues"/>
+    /// are keywords accepted as they are instead of a path (e.g. <c>dataset</c>). Added in contract 1.1.</summary>
+    FilePath,
+    /// <summary>A path to an existing folder, resolved and checked like <see cref="FilePath"/>. Added in contract 1.1.</summary>
+    FolderPath,
 }
 
 /// <summary>One option a metric or judge accepts in a recipe; the recipe validator checks type and range before any model loads.</summary>
@@ -61,7 +68,8 @@ public sealed record OptionSpec(string Key, OptionType Type, object? Default, st
     public double? Min { get; init; }
     /// <summary>Inclusive upper bound for numbers, or null.</summary>
     public double? Max { get; init; }
-    /// <summary>Allowed values for strings, or null for any.</summary>
+    /// <summary>Allowed values for strings (for <see cref="OptionType.FilePath"/>/<see cref="OptionType.FolderPath"/>:
+    /// keywords accepted instead of a path), or null for any.</summary>
     public IReadOnlyList<string>? AllowedValues { get; init; }
     /// <summary>True when the recipe must set it.</summary>
     public bool Required { get; init; }

@@ -546,6 +546,11 @@ internal sealed class RecipeBuilder
             case OptionType.Boolean:
                 if (!s.TryBoolean(out var b)) break;
                 return b;
+            case OptionType.FilePath:
+            case OptionType.FolderPath:
+                if (spec.AllowedValues is { Count: > 0 } keywords && keywords.Contains(s.Value, StringComparer.Ordinal)) return s.Value;
+                bool file = type == OptionType.FilePath;
+                return ResolvePath(s, path, file ? "file" : "folder", mustExist: true, files: file, folders: !file);
             default:
                 if (spec.AllowedValues is { Count: > 0 } allowed && !allowed.Contains(s.Value, StringComparer.Ordinal))
                 {
@@ -567,6 +572,8 @@ internal sealed class RecipeBuilder
         OptionType.StringList => "a list of strings",
         OptionType.IntegerList => "a list of integers",
         OptionType.NumberList => "a list of numbers",
+        OptionType.FilePath => "a path to an existing file",
+        OptionType.FolderPath => "a path to an existing folder",
         _ => type.ToString(),
     };
 

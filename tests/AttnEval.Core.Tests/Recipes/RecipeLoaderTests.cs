@@ -528,6 +528,27 @@ public sealed class RecipeLoaderTests : IDisposable
         r.Metrics.Single().Options.GetStringList("sources").Should().Equal("code");
     }
 
+    [Fact]
+    public void Path_options_resolve_like_dataset_paths_accept_their_keywords_and_a_missing_one_is_refused_at_its_position()
+    {
+        _dir.Write("recipes/corpora/c.jsonl", "{}\n");
+        Directory.CreateDirectory(_dir.P("recipes/hay"));
+        const string head = "name: ds\nkind: data-scoring\nmodel: { path: ../model }\ndataset: { path: ../data/items.jsonl }\n";
+        var loader = _dir.Loader();
+
+        var ok = loader.Load(_dir.Write("recipes/ok.yaml", head + "metrics: [{ name: attention-influence, corpus: corpora/c.jsonl, haystack: hay }]\n"), []);
+        ok.Metrics.Single().Options.GetString("corpus").Should().Be(_dir.P("recipes/corpora/c.jsonl"), "not in the working directory, so the recipe's folder");
+        ok.Metrics.Single().Options.GetString("haystack").Should().Be(_dir.P("recipes/hay"));
+        loader.Load(_dir.Write("recipes/kw.yaml", head + "metrics: [{ name: attention-influence, corpus: dataset }]\n"), [])
+            .Metrics.Single().Options.GetString("corpus").Should().Be("dataset", "a keyword is kept as it is");
+
+        var errors = _dir.Fails(_dir.Write("recipes/bad.yaml", head + "metrics: [{ name: attention-influence, corpus: corpora/none.jsonl, haystack: corpora/c.jsonl }]\n"))
+            .Errors.Select(e => $"{e.Line}:{e.Column}: {e.Message}").ToList();
+        errors.Should().Equal(
+            $"5:48: metrics.attention-influence.corpus: file 'corpora/none.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})",
+            $"5:78: metrics.attention-influence.haystack: folder 'corpora/c.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})");
+    }
+
     [Theory]
     [InlineData("temprature", "temperature")]
     [InlineData("modle", "model")]

@@ -24,7 +24,9 @@ internal static class TestCatalog
                 new OptionSpec("needle", OptionType.String, null, "needle text") { Required = true },
                 new OptionSpec("thresholds", OptionType.NumberList, new[] { 0.1, 0.5 }, "score thresholds") { Min = 0, Max = 1 }),
             Metric<IDataScorerFactory>("attention-influence", MetricKind.DataScorer,
-                new OptionSpec("sources", OptionType.StringList, new[] { "web" }, "corpus parts")),
+                new OptionSpec("sources", OptionType.StringList, new[] { "web" }, "corpus parts"),
+                new OptionSpec("corpus", OptionType.FilePath, "dataset", "a JSONL corpus or 'dataset'") { AllowedValues = ["dataset"] },
+                new OptionSpec("haystack", OptionType.FolderPath, null, "folder of haystack files")),
         ],
         [
             Judge("exact", new OptionSpec("ignore_case", OptionType.Boolean, true, "compare case-insensitively")),
