@@ -12,11 +12,13 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <param name="Injected">Null for a retrieved passage, else <c>distractor</c>, <c>counterfactual</c> or <c>noise</c>.</param>
 public sealed record ResultPassage(string DocId, string Title, string Text, double Score, bool IsGold, string? Injected = null)
 {
-    /// <summary>A retrieved passage.</summary>
-    public static ResultPassage From(SearchHit hit) => new(hit.Document.DocId, hit.Document.Title, hit.Document.Text, hit.Score, hit.Document.IsGold);
+    /// <summary>A retrieved passage; it is gold only when it is a gold passage of the episode's own question
+    /// <paramref name="qid"/> (a corpus-wide search can return another question's gold passage, which is not).</summary>
+    public static ResultPassage From(SearchHit hit, string? qid) =>
+        new(hit.Document.DocId, hit.Document.Title, hit.Document.Text, hit.Score, hit.Document.IsGold && (qid is null || hit.Document.SourceQid == qid));
 
-    /// <summary>An injected corpus passage.</summary>
-    public static ResultPassage Inject(CorpusDocument d, string kind) => new(d.DocId, d.Title, d.Text, 0, d.IsGold, kind);
+    /// <summary>An injected corpus passage; never gold for the episode's question, whatever it was for its own.</summary>
+    public static ResultPassage Inject(CorpusDocument d, string kind) => new(d.DocId, d.Title, d.Text, 0, IsGold: false, kind);
 }
 
 /// <summary>

@@ -85,7 +85,7 @@ public sealed class SearchSession
         int index = _calls.Count(c => !c.Refused);
         var executed = QueryPerturbation?.Invoke(query, index) ?? query;
         IReadOnlyList<ResultPassage> results = _index.Search(executed, _settings.TopK, _settings.ScopeToQuestion ? _qid : null, _settings.Pad)
-            .Select(ResultPassage.From).ToList();
+            .Select(h => ResultPassage.From(h, _qid)).ToList();
         if (ResultPerturbation is { } rp) results = rp(results, index);
         _calls.Add(new SearchCall(query, executed, results));
         return results.Select((r, i) => new ToolPassage(r.DocId, r.Title, r.Text, Math.Round(r.Score, 4), i + 1)).ToList();

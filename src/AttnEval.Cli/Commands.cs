@@ -48,7 +48,7 @@ internal static partial class Commands
             });
             if (recipe.Kind == RecipeKind.AgentRobustness)
             {
-                AttnEval.Reporting.RobustnessPlots.Write(runDir, FigureWarning);
+                AttnEval.Reporting.RunReport.Write(runDir, FigureWarning);
                 PrintRobustnessSummary(runDir);
             }
             else if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);

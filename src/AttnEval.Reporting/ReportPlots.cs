@@ -138,11 +138,12 @@ public static class ReportPlots
     }
 }
 
-/// <summary>Writes the whole report of a run folder: the figures (<see cref="ReportPlots"/>) for an uncertainty run, then
+/// <summary>Writes the whole report of a run folder: the figures (<see cref="ReportPlots"/> for an uncertainty run,
+/// <see cref="RobustnessPlots"/> for an agent-robustness run), then
 /// <c>report.html</c> (<see cref="HtmlReport"/>). What <c>attneval run</c> does at the end and <c>attneval report</c> redoes.</summary>
 public static class RunReport
 {
-    /// <summary>Draws the figures (uncertainty runs only) and renders <c>report.html</c>.</summary>
+    /// <summary>Draws the figures (uncertainty and agent-robustness runs) and renders <c>report.html</c>.</summary>
     /// <param name="runDir">A finished run folder.</param>
     /// <param name="figureError">Called with the exception when the figures cannot be drawn (e.g. the native SkiaSharp library
     /// cannot load); the HTML is then written without them. Null = rethrow.</param>
@@ -153,6 +154,7 @@ public static class RunReport
         var summaryPath = Path.Combine(runDir, RunFolder.SummaryFile);
         if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
         var kind = (string?)JsonNode.Parse(File.ReadAllText(summaryPath))?["kind"];
+        if (kind == "agent-robustness") return RobustnessPlots.Write(runDir, figureError);
         if (kind is null or "uncertainty")
         {
             try { ReportPlots.Write(runDir); }

@@ -16,6 +16,9 @@ public static class RobustnessPlots
     /// <summary>File name of the figure under <c>plots/</c>.</summary>
     public const string File = "robustness-accuracy.png";
 
+    /// <summary>File name of the confidence figure under <c>plots/</c>.</summary>
+    public const string ConfidenceFile = "robustness-confidence.png";
+
     /// <summary>Draws the figure (when some condition has a ΔAcc) and re-renders the report.</summary>
     /// <param name="runDir">A finished agent-robustness run folder.</param>
     /// <param name="figureError">Called when the figure cannot be drawn (e.g. SkiaSharp's native library does not load); null = rethrow.</param>
@@ -28,20 +31,67 @@ public static class RobustnessPlots
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(summaryPath))!.AsObject();
         try
         {
-            using var plot = DeltaAccuracy(summary);
-            var path = Path.Combine(runDir, HtmlReport.PlotsFolder, File);
-            if (plot is null) System.IO.File.Delete(path);
-            else
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                plot.SavePng(path, ReportPlots.Width, ReportPlots.Height);
-            }
+            Save(DeltaAccuracy(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, File));
+            Save(Confidence(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, ConfidenceFile));
         }
         catch (Exception e) when (figureError is not null)
         {
             figureError(e);
         }
         return HtmlReport.Write(runDir);
+
+        static void Save(Plot? plot, string path)
+        {
+            using (plot)
+            {
+                if (plot is null) System.IO.File.Delete(path);
+                else
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    plot.SavePng(path, ReportPlots.Width, ReportPlots.Height);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The confidence figure of an agent-robustness summary: per condition, accuracy next to the mean confidence the
+    /// confidence middleware gave (a gap = over- or under-confidence) and the ECE of that confidence (LM-Polygraph
+    /// definition, the run's bins). Null when no condition carries a confidence.
+    /// </summary>
+    public static Plot? Confidence(JsonObject summary)
+    {
+        var rows = (summary["analysis"]?["conditions"]?.AsObject() ?? [])
+            .Where(kv => kv.Value?["mean_confidence"] is not null && kv.Value?["accuracy"] is not null)
+            .Select(kv => (Name: kv.Key, Acc: (double)kv.Value!["accuracy"]!, Conf: (double)kv.Value["mean_confidence"]!, Ece: (double?)kv.Value["ece"]))
+            .ToList();
+        if (rows.Count == 0) return null;
+        var plot = new Plot();
+        plot.Title("Accuracy, mean confidence and ECE per condition");
+        plot.YLabel("fraction");
+        var series = new (string Label, Color Color, Func<(string Name, double Acc, double Conf, double? Ece), double?> Value)[]
+        {
+            ("accuracy", Colors.SteelBlue, r => r.Acc),
+            ("mean confidence", Colors.Orange, r => r.Conf),
+            ("ECE", Colors.IndianRed, r => r.Ece),
+        };
+        const double width = 0.27;
+        for (int s = 0; s < series.Length; s++)
+        {
+            var bars = rows.Select((r, i) => series[s].Value(r) is { } v
+                    ? new ScottPlot.Bar { Position = i + (s - 1) * width, Value = v, FillColor = series[s].Color, Size = width }
+                    : null)
+                .OfType<ScottPlot.Bar>().ToList();
+            var added = plot.Add.Bars(bars);
+            added.LegendText = series[s].Label;
+        }
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, rows.Count).Select(i => (double)i).ToArray(), rows.Select(r => r.Name).ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 160;
+        plot.Axes.SetLimitsY(0, 1.08);
+        plot.ShowLegend(Edge.Right);
+        return plot;
     }
 
     /// <summary>The ΔAcc bar chart of an agent-robustness summary; null when no condition has a ΔAcc.</summary>

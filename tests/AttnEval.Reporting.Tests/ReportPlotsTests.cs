@@ -92,6 +92,54 @@ public sealed class ReportPlotsTests : IDisposable
             html.Should().Contain($"<img src=\"plots/{file}\" alt=\"").And.Contain(title.Split('–')[0]);
     }
 
+    /// <summary>An agent-robustness run folder: a clean reference and two perturbed conditions, one without confidence.</summary>
+    private string RobustnessFolder(bool withConfidence)
+    {
+        Directory.CreateDirectory(_dir);
+        JsonObject Condition(double acc, double? drop, double? conf, double? ece)
+        {
+            var o = new JsonObject { ["n"] = 20, ["accuracy"] = acc };
+            if (drop is { } d) o["delta_acc"] = new JsonObject { ["value"] = d, ["ci_low"] = d - 0.1, ["ci_high"] = d + 0.1 };
+            if (withConfidence && conf is { } c) { o["mean_confidence"] = c; o["ece"] = ece; }
+            return o;
+        }
+        File.WriteAllText(Path.Combine(_dir, "summary.json"), new JsonObject
+        {
+            ["name"] = "robust", ["kind"] = "agent-robustness", ["evaluation"] = "search-robustness", ["n_samples"] = 60, ["n_errors"] = 0,
+            ["analysis"] = new JsonObject
+            {
+                ["reference"] = "clean", ["n_runs"] = 1,
+                ["conditions"] = new JsonObject
+                {
+                    ["clean"] = Condition(1.0, null, 0.99, 0.01),
+                    ["R-DISTR(m=2,position=top)"] = Condition(0.2, 0.8, 0.97, 0.77),
+                    ["R-SHUF"] = Condition(1.0, 0.0, null, null),
+                },
+            },
+        }.ToJsonString());
+        return _dir;
+    }
+
+    [Fact]
+    public void Robustness_report_draws_the_accuracy_drop_and_the_confidence_figures_and_links_both()
+    {
+        var dir = RobustnessFolder(withConfidence: true);
+        var html = File.ReadAllText(RobustnessPlots.Write(dir));
+        foreach (var file in new[] { RobustnessPlots.File, RobustnessPlots.ConfidenceFile })
+        {
+            PngSize(Path.Combine(dir, "plots", file)).Should().Be((ReportPlots.Width, ReportPlots.Height));
+            html.Should().Contain($"<img src=\"plots/{file}\"");
+        }
+        html.Should().Contain("R-DISTR(m=2,position=top)").And.Contain("0.800 [0.700, 0.900]");
+
+        // Re-rendered from a summary without confidences: the confidence figure is removed and no longer linked.
+        RobustnessFolder(withConfidence: false);
+        RobustnessPlots.Confidence(JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!.AsObject()).Should().BeNull();
+        html = File.ReadAllText(RobustnessPlots.Write(dir));
+        File.Exists(Path.Combine(dir, "plots", RobustnessPlots.ConfidenceFile)).Should().BeFalse();
+        html.Should().Contain(RobustnessPlots.File).And.NotContain(RobustnessPlots.ConfidenceFile);
+    }
+
     [Fact]
     public void Missing_summary_is_a_clear_error()
     {

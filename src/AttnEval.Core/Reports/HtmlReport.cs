@@ -89,7 +89,8 @@ public static class HtmlReport
         var html = (string?)summary["kind"] switch
         {
             "head-attribution" or "data-scoring" => AnalysisReport.Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir),
-            "agent-robustness" => Running.AgentRobustnessRunner.RenderReport(summary, File.Exists(Path.Combine(runDir, PlotsFolder, "robustness-accuracy.png"))),
+            "agent-robustness" => Running.AgentRobustnessRunner.RenderReport(summary, File.Exists(Path.Combine(runDir, PlotsFolder, "robustness-accuracy.png")),
+                File.Exists(Path.Combine(runDir, PlotsFolder, "robustness-confidence.png"))),
             _ => Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir, figures),
         };
         var path = Path.Combine(runDir, "report.html");

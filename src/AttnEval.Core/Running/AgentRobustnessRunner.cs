@@ -129,7 +129,8 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
     /// interval, McNemar p, flips, mislead and abstain rates, AUROC/ECE/ΔAUROC of the confidence). Every text is HTML-escaped.</summary>
     /// <param name="summary">The run's <c>summary.json</c>.</param>
     /// <param name="withFigure">Show <c>plots/robustness-accuracy.png</c> (drawn by the CLI with AttnEval.Reporting).</param>
-    public static string RenderReport(JsonObject summary, bool withFigure = false)
+    /// <param name="withConfidenceFigure">Show <c>plots/robustness-confidence.png</c> (accuracy, mean confidence and ECE per condition).</param>
+    public static string RenderReport(JsonObject summary, bool withFigure = false, bool withConfidenceFigure = false)
     {
         static string E(object? s) => WebUtility.HtmlEncode(s?.ToString() ?? "");
         static string F(JsonNode? n) => PairedConditions.Format(n);
@@ -156,7 +157,9 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
         }
         sb.Append("</table>");
         if (withFigure)
-            sb.Append("<p><img src=\"plots/robustness-accuracy.png\" alt=\"accuracy per condition\"></p>");
+            sb.Append("<p><img src=\"plots/robustness-accuracy.png\" alt=\"accuracy drop per condition\"></p>");
+        if (withConfidenceFigure)
+            sb.Append("<p><img src=\"plots/robustness-confidence.png\" alt=\"accuracy, mean confidence and ECE per condition\"></p>");
         sb.Append("<p>Episodes with every tool call, result and answer: <code>").Append(EpisodesFile).Append("</code>. ΔAcc = Acc(reference) − Acc(condition) over paired episodes; ")
           .Append("intervals are paired percentile bootstraps over pairs; McNemar is exact two-sided.</p></body></html>");
         return sb.ToString();
