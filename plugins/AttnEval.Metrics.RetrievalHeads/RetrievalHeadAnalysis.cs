@@ -53,6 +53,8 @@ public sealed class RetrievalHeadsFactory : IHeadAnalysisFactory
         new("ablation_op", OptionType.String, "uniform_attention", "uniform_attention (Wu et al. masking) or zero_output") { AllowedValues = ["uniform_attention", "zero_output"] },
         new("ablation_trials", OptionType.Integer, 0, "trials re-run under ablation; 0 = all") { Min = 0 },
         new("ablation_exclude_top", OptionType.Integer, 100, "random heads are drawn outside the top N by score (reference: top 100)") { Min = 0 },
+        new("ablation_exclude", OptionType.StringList, null, "heads never drawn at random (\"l-h\"), e.g. a head whose single ablation breaks every token; reported with the check"),
+        new("mask_phase", OptionType.String, "decode", "decode: ablate only the decode steps, from the last prompt token on (reference script); all: the prefill too (spec §1.4)") { AllowedValues = ["decode", "all"] },
     ];
 
     /// <inheritdoc />
@@ -104,6 +106,10 @@ public sealed record RetrievalHeadOptions
     public int AblationTrials { get; init; }
     /// <summary>Random heads exclude the top N.</summary>
     public int AblationExcludeTop { get; init; } = 100;
+    /// <summary>Heads never drawn at random besides the top <see cref="AblationExcludeTop"/>.</summary>
+    public IReadOnlyList<HeadId> AblationExclude { get; init; } = [];
+    /// <summary>"decode" (reference: masks act from the last prompt token on) or "all" (prefill too).</summary>
+    public string MaskPhase { get; init; } = "decode";
 
     /// <summary>Reads validated option values.</summary>
     public static RetrievalHeadOptions From(OptionValues o)
@@ -134,6 +140,9 @@ public sealed record RetrievalHeadOptions
             AblationOp = o.GetString("ablation_op", "uniform_attention"),
             AblationTrials = o.GetInt("ablation_trials", 0),
             AblationExcludeTop = o.GetInt("ablation_exclude_top", 100),
+            MaskPhase = o.GetString("mask_phase", "decode"),
+            AblationExclude = o.GetStringList("ablation_exclude").Select((h, i) => HeadId.TryParse(h, out var id) ? id
+                : throw new ArgumentException($"metrics.retrieval-heads.ablation_exclude[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList(),
         };
     }
 }
@@ -154,8 +163,9 @@ public sealed record RetrievalTrial(string Id, IReadOnlyList<int> PromptTokens, 
 /// and <c>heads.meta.json</c>, then runs the causal check: the success rate over the trials with the top-K heads ablated
 /// against K random heads outside the top <c>ablation_exclude_top</c> (several draws).
 /// </summary>
-/// <remarks>Deviation: the reference masks only the decode steps; the contract applies interventions to a whole
-/// <c>Generate</c> call, so the ablation here also covers the prefill (<c>mask_phase: all</c> of spec §1.4).</remarks>
+/// <remarks>As in the reference script, the ablation acts on the decode steps only by default (<c>mask_phase: decode</c>,
+/// <see cref="HeadIntervention.FromPosition"/> = prompt length − 1: the prefill of <c>prompt[:-1]</c> is unmasked);
+/// <c>mask_phase: all</c> masks the prefill too (spec §1.4).</remarks>
 public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadAnalysis
 {
     /// <summary>The settings.</summary>
@@ -216,8 +226,11 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
         AblationResult? ablation = null;
         if (checkTrials.Count > 0 && success > 0)
         {
+            foreach (var h in Options.AblationExclude)
+                if (h.Layer >= info.Layers || h.Head >= info.Heads) throw new InvalidDataException($"retrieval-heads: ablation_exclude names head {h}, outside {info.Layers} layers × {info.Heads} heads");
             var exclude = ranked.Take(Math.Max(Options.AblationExcludeTop, k)).ToList();
-            if (nHeads - exclude.Count < k) exclude = ranked.Take(k).ToList();
+            if (nHeads - exclude.Union(Options.AblationExclude).Count() < k) exclude = ranked.Take(k).ToList();
+            exclude = exclude.Union(Options.AblationExclude).ToList();
             ablation = AblationCheck.Run(info, ranked.Take(k).ToList(), Options.AblationDraws, exclude, context.Seed,
                 heads => SuccessRate(model, checkTrials, heads, cancellationToken));
         }
@@ -243,7 +256,8 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
             ["retrieval_head_share"] = (double)over / nHeads,
             ["top_heads"] = ranked.Take(10).Select(h => $"{h} {means[h].ToString("0.###", CultureInfo.InvariantCulture)}").ToList(),
         };
-        if (ablation is not null) summary["ablation"] = ablation.ToSummary($"needle success rate (ROUGE-1 recall ×100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}), {Options.AblationOp}, {checkTrials.Count} trials");
+        if (ablation is not null && Options.AblationExclude.Count > 0) summary["ablation_excluded_from_random"] = Options.AblationExclude.Select(h => h.ToString()).ToList();
+        if (ablation is not null) summary["ablation"] = ablation.ToSummary($"needle success rate (ROUGE-1 recall ×100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}), {Options.AblationOp}, mask_phase {Options.MaskPhase}, {checkTrials.Count} trials");
         else summary["ablation"] = "skipped: no successful trial";
         return new HeadAnalysisResult(means) { Summary = summary, Artifacts = [Options.HeadsFile, metaName] };
     }
@@ -304,7 +318,7 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
             MaxNewTokens = maxNew,
             StopStrings = Options.StopOnNewline ? ["\n"] : [],
             Captures = reducer is null ? [] : [reducer],
-            Interventions = ablate.Select(Ablation).ToList(),
+            Interventions = ablate.Select(h => Ablation(h, Options.MaskPhase == "decode" ? trial.PromptTokens.Count - 1 : 0)).ToList(),
         }, ct).Sequences[0];
         double recall = RougeOne.Recall(trial.RealNeedle, seq.Text);
         Dictionary<HeadId, double>? scores = null;
@@ -316,7 +330,8 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
         return (seq.Text, recall, scores);
     }
 
-    private HeadIntervention Ablation(HeadId h) => Options.AblationOp == "zero_output" ? new ZeroOutput(h) : new UniformAttention(h);
+    private HeadIntervention Ablation(HeadId h, int from) =>
+        Options.AblationOp == "zero_output" ? new ZeroOutput(h) { FromPosition = from } : new UniformAttention(h) { FromPosition = from };
 
     private double SuccessRate(ILanguageModel model, IReadOnlyList<RetrievalTrial> trials, IReadOnlyList<HeadId> heads, CancellationToken ct) =>
         trials.Count(t => RunTrial(model, t, heads, withScores: false, ct).Recall * 100 > Options.SuccessThreshold) / (double)trials.Count;

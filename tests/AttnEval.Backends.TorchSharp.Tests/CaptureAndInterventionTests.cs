@@ -128,6 +128,32 @@ public sealed class CaptureAndInterventionTests
     }
 
     [SkippableFact]
+    public void InterventionsFromAPositionLeaveEarlierRowsAndLogProbsUntouched()
+    {
+        using var m = Stories260KTests.Load();
+        const int from = 20;
+        var (baseScores, baseRec) = ScoreWith(m);
+        var (late, rec) = ScoreWith(m, new UniformAttention(new HeadId(2, 3)) { FromPosition = from }, new ZeroOutput(new HeadId(1, 1)) { FromPosition = from },
+            new ScaleQuery(new HeadId(0, 4), 1e-5) { FromPosition = from });
+        // Score reports log p(token_i | prefix) for i ≥ 1: the entry for token i comes from the row of query i − 1.
+        for (int i = 1; i <= from; i++) late.LogProbs[i - 1].Should().Be(baseScores.LogProbs[i - 1], $"query {i - 1} is before FromPosition");
+        Enumerable.Range(from, Text.Length - 1 - from).Count(k => Math.Abs(late.LogProbs[k] - baseScores.LogProbs[k]) > 1e-4f)
+            .Should().BeGreaterThan((Text.Length - 1 - from) / 2, "queries from FromPosition on are acted on");
+        for (int q = 0; q < Text.Length; q++)
+        {
+            var row = rec.Row(2, 3, q)!;
+            if (q < from) row.Should().Equal(baseRec.Row(2, 3, q));
+            else for (int j = 0; j <= q; j++) row[j].Should().BeApproximately(1f / (q + 1), 1e-6f);
+        }
+        // Generate: FromPosition = prompt length − 1 masks the decode steps only (Wu et al. mask_phase: decode).
+        var prompt = Text[..12];
+        var g = m.Generate(new GenerationRequest { PromptTokens = prompt, MaxNewTokens = 8, Interventions = [new UniformAttention(new HeadId(4, 1)) { FromPosition = prompt.Length - 1 }] });
+        var gAll = m.Generate(new GenerationRequest { PromptTokens = prompt, MaxNewTokens = 8, Interventions = [new UniformAttention(new HeadId(4, 1))] });
+        g.Sequences[0].Scores.LogProbs[0].Should().BeApproximately(gAll.Sequences[0].Scores.LogProbs[0], 1e-5f, "the first new token comes from the last prompt row, masked in both");
+        FluentActions.Invoking(() => new UniformAttention(new HeadId(0, 0)) { FromPosition = -1 }).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [SkippableFact]
     public void ReweightColumnsMovesMassAndKeepsRowsNormalised()
     {
         using var m = Stories260KTests.Load();

@@ -305,6 +305,8 @@ internal sealed class OnnxLanguageModel : ILanguageModel
                 ArgumentNullException.ThrowIfNull(iv, nameof(interventions));
                 if (!InterventionTypes.Contains(iv.GetType()))
                     throw new NotSupportedException($"intervention {iv.GetType().Name} is not supported by the onnx backend (supported: {string.Join(", ", InterventionTypes.Select(x => x.Name))}).");
+                if (iv.FromPosition != 0)
+                    throw new NotSupportedException($"intervention {iv} acts from position {iv.FromPosition}; the onnx backend applies interventions to every position (use FromPosition 0, or the torchsharp backend).");
                 if (iv.Head.Layer < 0 || iv.Head.Layer >= l || iv.Head.Head < 0 || iv.Head.Head >= h)
                     throw new ArgumentException($"intervention {iv} names head {iv.Head}, outside {l} layers × {h} heads.", nameof(interventions));
                 int at = iv.Head.Layer * h + iv.Head.Head;

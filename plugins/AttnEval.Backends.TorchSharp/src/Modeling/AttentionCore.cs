@@ -43,10 +43,9 @@ internal static class AttentionCore
         var kf = k.to(ScalarType.Float32).transpose(2, 3);                    // [B, H, D, Tk]
         var vf = v.to(ScalarType.Float32);
 
-        // q interventions: q_h ← ε·q_h (RoPE is linear, so before or after it is the same).
-        var qScale = Enumerable.Repeat(1f, (int)h).ToArray();
-        foreach (var iv in interventions) if (iv is ScaleQuery sq) qScale[iv.Head.Head] *= (float)sq.Epsilon;
-        if (qScale.Any(s => s != 1f)) qf = qf * tensor(qScale, device: q.device).view(1, h, 1, 1);
+        // q interventions: q_h ← ε·q_h (RoPE is linear, so before or after it is the same), on the rows at or after FromPosition.
+        var qScale = Factors(interventions, iv => iv is ScaleQuery sq ? (float)sq.Epsilon : null, h, past, tq);
+        if (qScale is not null) qf = qf * tensor(qScale, device: q.device).view(1, h, tq, 1);
 
         double scale = 1.0 / Math.Sqrt(d);
         long chunk = Math.Max(1, control.BlockBudgetBytes / Math.Max(1, b * h * tk * sizeof(float)));
@@ -65,13 +64,13 @@ internal static class AttentionCore
             }
             scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
             var w = nn.functional.softmax(scores, -1);                                      // [B, H, c, Tk] float32
-            w = ApplyPatternInterventions(w, allowed, interventions, h, tk, q.device);
+            w = ApplyPatternInterventions(w, allowed, interventions, h, tk, past + q0, q.device);
             if (reducers.Count > 0) Deliver(w, reducers, control, layer, past + (int)q0);
             var z = w.matmul(vf);                                                           // [B, H, c, D]
             outputs.Add(z.MoveToOuterDisposeScope());
         }
         var zAll = outputs.Count == 1 ? outputs[0] : cat(outputs, 2);                       // [B, H, Tq, D]
-        zAll = ApplyOutputInterventions(zAll, interventions, h, d, q.device);
+        zAll = ApplyOutputInterventions(zAll, interventions, h, d, past, q.device);
         return zAll.to(q.dtype);
     }
 
@@ -91,7 +90,27 @@ internal static class AttentionCore
         return mask.to(dtype).masked_fill(allowed.logical_not(), double.NegativeInfinity);
     }
 
-    private static Tensor ApplyPatternInterventions(Tensor w, Tensor allowed, IReadOnlyList<HeadIntervention> interventions, long h, long tk, Device device)
+    /// <summary>Per-head, per-row multipliers <c>[H × Tq]</c> (row-major) of the scaling interventions that
+    /// <paramref name="factor"/> picks, each on the rows at or after its <see cref="HeadIntervention.FromPosition"/>;
+    /// null when no row is scaled.</summary>
+    private static float[]? Factors(IReadOnlyList<HeadIntervention> interventions, Func<HeadIntervention, float?> factor, long h, long past, long tq)
+    {
+        float[]? f = null;
+        foreach (var iv in interventions)
+        {
+            if (factor(iv) is not { } e) continue;
+            f ??= Enumerable.Repeat(1f, (int)(h * tq)).ToArray();
+            for (long i = Math.Max(0, iv.FromPosition - past); i < tq; i++) f[iv.Head.Head * tq + i] *= e;
+        }
+        return f;
+    }
+
+    /// <summary>Rows <c>[1, 1, c, 1]</c> of a chunk whose first query is at absolute position <paramref name="first"/> on
+    /// which <paramref name="iv"/> acts; null when it acts on all of them.</summary>
+    private static Tensor? ActiveRows(HeadIntervention iv, long first, long c, Device device) =>
+        iv.FromPosition <= first ? null : (arange(first, first + c, device: device) >= iv.FromPosition).view(1, 1, c, 1);
+
+    private static Tensor ApplyPatternInterventions(Tensor w, Tensor allowed, IReadOnlyList<HeadIntervention> interventions, long h, long tk, long first, Device device)
     {
         foreach (var iv in interventions)
         {
@@ -105,7 +124,9 @@ internal static class AttentionCore
             if (replaced is null) continue;
             var headMask = zeros(h, ScalarType.Bool, device);
             headMask[iv.Head.Head] = tensor(true);
-            w = where(headMask.view(1, h, 1, 1), replaced.expand_as(w), w);
+            var on = headMask.view(1, h, 1, 1);
+            if (ActiveRows(iv, first, w.shape[2], device) is { } rows) on = on.logical_and(rows);
+            w = where(on, replaced.expand_as(w), w);
         }
         return w;
     }
@@ -124,30 +145,26 @@ internal static class AttentionCore
         return where(massO > 0, nw, w);
     }
 
-    private static Tensor ApplyOutputInterventions(Tensor z, IReadOnlyList<HeadIntervention> interventions, long h, long d, Device device)
+    private static Tensor ApplyOutputInterventions(Tensor z, IReadOnlyList<HeadIntervention> interventions, long h, long d, long past, Device device)
     {
+        long tq = z.shape[2];
         foreach (var iv in interventions)
         {
             switch (iv)
             {
-                case ScaleOutput so: z = z * HeadVector(h, iv.Head.Head, (float)so.Epsilon, device); break;
-                case ZeroOutput: z = z * HeadVector(h, iv.Head.Head, 0f, device); break;
+                case ScaleOutput so: z = z * tensor(Factors([iv], _ => (float)so.Epsilon, h, past, tq)!, device: device).view(1, h, tq, 1); break;
+                case ZeroOutput: z = z * tensor(Factors([iv], _ => 0f, h, past, tq)!, device: device).view(1, h, tq, 1); break;
                 case MeanOutput mo:
                     var headMask = zeros(h, ScalarType.Bool, device);
                     headMask[iv.Head.Head] = tensor(true);
+                    var on = headMask.view(1, h, 1, 1);
+                    if (ActiveRows(iv, past, tq, device) is { } rows) on = on.logical_and(rows);
                     var mean = tensor(mo.Mean.ToArray(), device: device).view(1, 1, 1, d).expand(1, h, 1, d);
-                    z = where(headMask.view(1, h, 1, 1), mean, z);
+                    z = where(on, mean, z);
                     break;
             }
         }
         return z;
-    }
-
-    private static Tensor HeadVector(long h, int head, float value, Device device)
-    {
-        var s = Enumerable.Repeat(1f, (int)h).ToArray();
-        s[head] = value;
-        return tensor(s, device: device).view(1, h, 1, 1);
     }
 
     /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> to the managed buffer and hands one block per sequence to each reducer.</summary>
