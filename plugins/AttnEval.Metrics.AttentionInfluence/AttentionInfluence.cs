@@ -40,7 +40,9 @@ public sealed class AttentionInfluenceFactory : IDataScorerFactory
         new("chunk_tokens", OptionType.Integer, 4096, "tokens per scored chunk (capped at the model context); losses are token-weighted over chunks") { Min = 2 },
         new("group_field", OptionType.String, "domain", "document field naming its domain; scores are compared only within a domain"),
         new("select_percent", OptionType.Number, 20, "top share of each domain selected, % (paper: 20 %)") { Min = 0, Max = 100 },
-        new("ablation_draws", OptionType.Integer, 5, "random head sets for the mirror-effect check on the probes") { Min = 0 },
+        new("ablation_draws", OptionType.Integer, 5, "random head sets for the mirror-effect check on the probes and the corpus check") { Min = 0 },
+        new("ablation_exclude", OptionType.StringList, null, "heads never drawn at random (\"l-h\"), e.g. a head whose ablation breaks every token"),
+        new("check_documents", OptionType.Integer, 64, "corpus check: the first N scored documents re-scored with K random heads masked instead of the named ones (0 = off)") { Min = 0 },
     ];
 
     /// <inheritdoc />
@@ -56,6 +58,9 @@ public sealed class AttentionInfluenceFactory : IDataScorerFactory
         GroupField = o.GetString("group_field", "domain"),
         SelectPercent = o.GetDouble("select_percent", 20),
         AblationDraws = o.GetInt("ablation_draws", 5),
+        AblationExclude = o.GetStringList("ablation_exclude").Select((h, i) => HeadId.TryParse(h, out var id) ? id
+            : throw new ArgumentException($"metrics.attention-influence.ablation_exclude[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList(),
+        CheckDocuments = o.GetInt("check_documents", 64),
     });
 }
 
@@ -82,6 +87,10 @@ public sealed record AttentionInfluenceOptions
     public double SelectPercent { get; init; } = 20;
     /// <summary>Random draws of the mirror-effect check.</summary>
     public int AblationDraws { get; init; } = 5;
+    /// <summary>Heads never drawn at random.</summary>
+    public IReadOnlyList<HeadId> AblationExclude { get; init; } = [];
+    /// <summary>Documents kept for the corpus check (0 = off).</summary>
+    public int CheckDocuments { get; init; } = 64;
     /// <summary>Seed of probes and draws.</summary>
     public long Seed { get; init; } = 7;
 }
@@ -99,6 +108,8 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
 {
     private const string HeadsName = "ai-heads.json", CheckName = "ai-heads-check.json";
     private readonly List<string> _corpusWords = [];
+    private readonly List<(string Id, List<List<int>> Chunks, bool? Label)> _checkDocs = [];
+    private ILanguageModel? _model;
     private IReadOnlyList<HeadId> _heads = [];
     private Dictionary<string, object?> _check = new();
 
@@ -123,24 +134,34 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
             return;
         }
         Dictionary<HeadId, List<double>> lists;
-        var probes = BuildProbes(model.Tokenizer, info);
         var analysis = new RetrievalHeadAnalysis(new RetrievalHeadOptions
         {
             Protocol = "dataset", MaxNewTokens = options.ValueWords * 4, SuccessThreshold = 50, AblationK = k,
             AblationDraws = options.AblationDraws, HeadsFile = "ai-probe-heads.json",
         });
         var probeDir = Path.Combine(outputDirectory, "ai-probes");
-        Directory.CreateDirectory(probeDir);
-        var result = analysis.Run(new HeadAnalysisContext { Model = model, Samples = probes, OutputDirectory = probeDir, Seed = options.Seed }, cancellationToken);
         if (options.HeadsFile is { } file)
         {
             lists = HeadScoreFile.Read(Path.GetFullPath(file));
             _heads = HeadScoreFile.Ranked(HeadScoreFile.Means(lists)).Take(k).ToList();
-            // the check on the probes, for the file's heads
-            _check = new Dictionary<string, object?> { ["source"] = Path.GetFullPath(file), ["probe_check"] = result.Summary.GetValueOrDefault("ablation") };
+            _check = new Dictionary<string, object?> { ["source"] = Path.GetFullPath(file) };
+            // The mirror-effect check on the synthetic probes, for the file's heads; a model that cannot hold a probe in its
+            // context (or has no use for generic text, as the lab model) gets the reason instead: the heads are the file's.
+            IReadOnlyList<Sample>? probes = null;
+            try { probes = BuildProbes(model.Tokenizer, info); }
+            catch (InvalidDataException e) { _check["probe_check"] = "skipped: " + e.Message; }
+            if (probes is not null)
+            {
+                Directory.CreateDirectory(probeDir);
+                var checkRun = analysis.Run(new HeadAnalysisContext { Model = model, Samples = probes, OutputDirectory = probeDir, Seed = options.Seed }, cancellationToken);
+                _check["probe_check"] = checkRun.Summary.GetValueOrDefault("ablation");
+            }
         }
         else
         {
+            var probes = BuildProbes(model.Tokenizer, info);
+            Directory.CreateDirectory(probeDir);
+            var result = analysis.Run(new HeadAnalysisContext { Model = model, Samples = probes, OutputDirectory = probeDir, Seed = options.Seed }, cancellationToken);
             lists = HeadScoreFile.Read(Path.Combine(probeDir, "ai-probe-heads.json"));
             _heads = HeadScoreFile.Ranked(result.Scores).Take(k).ToList();
             _check = new Dictionary<string, object?> { ["source"] = "detected on synthetic key-value probes", ["probe_check"] = result.Summary.GetValueOrDefault("ablation"), ["probe_successes"] = result.Summary.GetValueOrDefault("successful_trials") };
@@ -188,27 +209,93 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
         var ids = tok.Encode(document.Input);
         if (ids.Count == 0) throw new InvalidDataException($"document {document.Id} has no tokens");
         int chunk = Math.Min(options.ChunkTokens, model.Info.ContextLength) - (tok.BosId is null ? 0 : 1);
-        double sumBase = 0, sumRef = 0;
-        int n = 0;
-        var masks = _heads.Select(h => (HeadIntervention)new UniformAttention(h)).ToList();
+        var chunks = new List<List<int>>();
         for (int start = 0; start < ids.Count; start += chunk)
         {
             var part = ids.Skip(start).Take(chunk).ToList();
             List<int> seq = tok.BosId is { } bos ? [bos, .. part] : part;
-            if (seq.Count < 2) continue;
-            var b = model.Score(new ScoreRequest { Tokens = seq, From = 1 }, cancellationToken);
-            var r = model.Score(new ScoreRequest { Tokens = seq, From = 1, Interventions = masks }, cancellationToken);
-            sumBase -= b.LogProbs.Sum(x => (double)x);
-            sumRef -= r.LogProbs.Sum(x => (double)x);
-            n += b.LogProbs.Count;
+            if (seq.Count >= 2) chunks.Add(seq);
         }
+        var (lBase, lRef, n) = Losses(model, chunks, _heads, cancellationToken);
         if (n == 0) throw new InvalidDataException($"document {document.Id} is too short to score (needs ≥ 2 tokens with BOS)");
-        double lBase = sumBase / n, lRef = sumRef / n;
+        _model = model;
+        if (_checkDocs.Count < options.CheckDocuments) _checkDocs.Add((document.Id, chunks, Label(document.Target)));
         var group = Convert.ToString(document.Field(options.GroupField), CultureInfo.InvariantCulture);
         return new SampleEstimate(Formula(lBase, lRef))
         {
             Details = new Dictionary<string, object?> { ["group"] = group, ["l_base"] = lBase, ["l_ref"] = lRef, ["n_tokens"] = n },
         };
+    }
+
+    /// <summary>Mean token cross-entropy (nats) of the chunks without and with <paramref name="heads"/> under uniform
+    /// attention, and the number of scored tokens.</summary>
+    private static (double LBase, double LRef, int N) Losses(ILanguageModel model, IReadOnlyList<List<int>> chunks, IReadOnlyList<HeadId> heads, CancellationToken ct)
+    {
+        var masks = heads.Select(h => (HeadIntervention)new UniformAttention(h)).ToList();
+        double sumBase = 0, sumRef = 0;
+        int n = 0;
+        foreach (var seq in chunks)
+        {
+            var b = model.Score(new ScoreRequest { Tokens = seq, From = 1 }, ct);
+            var r = model.Score(new ScoreRequest { Tokens = seq, From = 1, Interventions = masks }, ct);
+            sumBase -= b.LogProbs.Sum(x => (double)x);
+            sumRef -= r.LogProbs.Sum(x => (double)x);
+            n += b.LogProbs.Count;
+        }
+        return n == 0 ? (0, 0, 0) : (sumBase / n, sumRef / n, n);
+    }
+
+    /// <summary>A document's boolean label from <c>dataset.target</c> (true/false, 1/0, yes/no), or null.</summary>
+    private static bool? Label(string? target) => target?.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => null,
+    };
+
+    /// <summary>The corpus check: the kept documents re-scored with the named heads masked and with <c>ablation_draws</c>
+    /// sets of as many random heads (outside the named ones and <c>ablation_exclude</c>). With labelled documents of both
+    /// classes (<c>dataset.target</c>) the metric is the AUROC of the score for label = true against false: the named
+    /// heads should make the score separate the documents that need retrieval, random heads should not. Otherwise it is
+    /// the mean score. Null when no document was kept (off, or every document resumed).</summary>
+    private Dictionary<string, object?>? CorpusCheck()
+    {
+        if (_model is null || _checkDocs.Count == 0 || _heads.Count == 0) return null;
+        var model = _model;
+        bool labelled = _checkDocs.All(d => d.Label is not null) && _checkDocs.Select(d => d.Label).Distinct().Count() == 2;
+        double Metric(IReadOnlyList<HeadId> heads)
+        {
+            if (heads.Count == 0) return labelled ? 0.5 : 0;
+            var scores = _checkDocs.Select(d => { var (b, r, _) = Losses(model, d.Chunks, heads, CancellationToken.None); return Formula(b, r); }).ToList();
+            return labelled ? PairwiseAuroc(scores, _checkDocs.Select(d => d.Label!.Value).ToList()) : scores.Average();
+        }
+        var result = AblationCheck.Run(model.Info, _heads, options.AblationDraws, options.AblationExclude, options.Seed, Metric);
+        var summary = new Dictionary<string, object?>(result.ToSummary(labelled
+            ? $"AUROC of (L_ref − L_base)/L_base for label true against false over the first {_checkDocs.Count} scored documents (no heads masked: 0.5 by definition)"
+            : $"mean (L_ref − L_base)/L_base over the first {_checkDocs.Count} scored documents"));
+        if (options.AblationExclude.Count > 0) summary["excluded_from_random"] = options.AblationExclude.Select(h => h.ToString()).ToList();
+        return summary;
+    }
+
+    /// <summary>AUROC as P(score of a positive &gt; score of a negative) over all positive–negative pairs, ties counting ½;
+    /// range [0, 1], NaN without both classes. O(n₊·n₋), for the corpus check's few documents.</summary>
+    /// <param name="scores">One score per document.</param>
+    /// <param name="positive">Label per document, same length.</param>
+    public static double PairwiseAuroc(IReadOnlyList<double> scores, IReadOnlyList<bool> positive)
+    {
+        double wins = 0;
+        long pairs = 0;
+        for (int i = 0; i < scores.Count; i++)
+        {
+            if (!positive[i]) continue;
+            for (int j = 0; j < scores.Count; j++)
+            {
+                if (positive[j]) continue;
+                pairs++;
+                wins += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0;
+            }
+        }
+        return pairs == 0 ? double.NaN : wins / pairs;
     }
 
     /// <summary>Eq. 5: <c>(L_ref − L_base) / L_base</c>.</summary>
@@ -232,7 +319,11 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
         }
         return new DataSelection(chosen)
         {
-            Summary = new Dictionary<string, object?> { ["select_percent"] = options.SelectPercent, ["groups"] = groups, ["heads"] = _heads.Select(h => h.ToString()).ToList(), ["mirror_check"] = _check },
+            Summary = new Dictionary<string, object?>
+            {
+                ["select_percent"] = options.SelectPercent, ["groups"] = groups, ["heads"] = _heads.Select(h => h.ToString()).ToList(), ["mirror_check"] = _check,
+                ["corpus_check"] = (object?)CorpusCheck() ?? (options.CheckDocuments == 0 ? "off (check_documents: 0)" : "skipped: no document scored in this process (resumed run)"),
+            },
             Artifacts = [HeadsName, CheckName],
         };
     }

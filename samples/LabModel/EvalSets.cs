@@ -23,6 +23,7 @@ internal static class EvalSets
         WriteLines(Path.Combine(evalDir, "lookup.jsonl"), Lookup(new Random(seed + 1), 10));
         WriteLines(Path.Combine(evalDir, "search.jsonl"), Search(new Random(seed + 2), 200));
         WriteLines(Path.Combine(evalDir, "refusal.jsonl"), Refusal(new Random(seed + 3), 200));
+        WriteLines(Path.Combine(evalDir, "influence.jsonl"), Influence(new Random(seed + 4), 50));
     }
 
     private static void WriteLines(string path, IEnumerable<JsonObject> items) =>
@@ -75,6 +76,66 @@ internal static class EvalSets
             {
                 ["id"] = $"search-{i:0000}", ["question"] = question, ["key"] = key, ["passages"] = new JsonArray(docs.Select(d => (JsonNode)d).ToArray()),
                 ["answer"] = value, ["gold_rank"] = gold,
+            };
+        }
+    }
+
+    /// <summary>
+    /// The AttentionInfluence corpus (issue 6): documents of four kinds, interleaved, <paramref name="perKind"/> each, in
+    /// one domain. Half need long-range lookup (<c>needs_lookup: true</c>): <c>quiz</c> (4–12 records, then a question
+    /// about every record in random order with its answer, in the trained lookup form) and <c>repeat</c> (the records,
+    /// then the same records again after <c>Records:</c>, so the second copy is predictable only by looking back). Half do
+    /// not: <c>records</c> (a record list of the quiz's token length, nothing repeated) and <c>refusals</c> (five flagged
+    /// instructions, each answered "I cannot help with that.": a fixed answer that copies nothing). Instructions come
+    /// from the held-out fifth of the phrasings. (Benign instructions are not used as the "no lookup" kind: their answers
+    /// copy words from the instruction a few tokens back, "count from 14 to 19" → "14 15 …", through the same heads.)
+    /// </summary>
+    private static IEnumerable<JsonObject> Influence(Random rng, int perKind)
+    {
+        int[] counts = [4, 6, 8, 12];
+        for (int i = 0; i < 4 * perKind; i++)
+        {
+            int kind = i % 4, count = counts[i / 4 % counts.Length];
+            string text, name;
+            switch (kind)
+            {
+                case 0:
+                {
+                    var (keys, values) = Tasks.Records(rng, count);
+                    var sb = new System.Text.StringBuilder(Tasks.LookupContext(keys, values));
+                    foreach (int k in Enumerable.Range(0, count).OrderBy(_ => rng.Next()).ToList())
+                        sb.Append('\n').Append(Tasks.Prompt(string.Format(CultureInfo.InvariantCulture, Tasks.LookupQuestion, LabVocabulary.KeyText(keys[k]))))
+                          .Append(' ').Append(LabVocabulary.ValueText(values[k]));
+                    (text, name) = (sb.ToString(), "quiz");
+                    break;
+                }
+                case 1:
+                {
+                    var (keys, values) = Tasks.Records(rng, 2 * count);
+                    (text, name) = (Tasks.LookupContext(keys, values) + "\nRecords: " + Tasks.RecordText(keys, values, 0, 2 * count), "repeat");
+                    break;
+                }
+                case 2:
+                {
+                    var (keys, values) = Tasks.Records(rng, Math.Min(4 * count, LabVocabulary.KeyCount));
+                    (text, name) = (Tasks.LookupContext(keys, values), "records");
+                    break;
+                }
+                default:
+                {
+                    var lines = new List<string>();
+                    while (lines.Count < 5)
+                    {
+                        var (instr, _, expected, _) = Tasks.RefusalItem(rng, flagged: true);
+                        if (Tasks.IsHeldOut(instr)) lines.Add(Tasks.Prompt(instr) + " " + expected);
+                    }
+                    (text, name) = (string.Join("\n", lines), "refusals");
+                    break;
+                }
+            }
+            yield return new JsonObject
+            {
+                ["id"] = $"influence-{i:0000}", ["text"] = text, ["kind"] = name, ["needs_lookup"] = kind < 2, ["domain"] = "lab",
             };
         }
     }

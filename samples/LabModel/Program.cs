@@ -11,6 +11,7 @@ namespace AttnEval.Samples.LabModel;
 /// Entry point. Commands (run from the repository root):
 /// <c>train [--out DIR] [--seed N] [--scale X]</c> trains the lab model and writes the folder, evaluation and card;
 /// <c>eval [--model DIR] [--limit N]</c> evaluates a written folder through the backend;
+/// <c>eval-sets [--model DIR]</c> rewrites the held-out files only;
 /// <c>card [--model DIR]</c> re-evaluates a trained folder and rewrites its card and metrics.json from the training
 /// record kept in metrics.json (the weights are not touched);
 /// <c>probe --mix a,l,s,r,p --steps N [...]</c> runs a short training probe (see <see cref="Probe"/>).
@@ -22,7 +23,7 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        if (args.Length == 0) { Console.Error.WriteLine("usage: LabModel train|eval|probe [options]"); return 2; }
+        if (args.Length == 0) { Console.Error.WriteLine("usage: LabModel train|eval|card|eval-sets|probe [options]"); return 2; }
         var o = Options.Parse(args.Skip(1));
         try
         {
@@ -32,13 +33,24 @@ internal static class Program
                 "eval" => Eval(o),
                 "probe" => Probe(o),
                 "card" => Card(o),
+                "eval-sets" => WriteEvalSets(o),
                 _ => Usage(args[0]),
             };
         }
         catch (ArgumentException e) { Console.Error.WriteLine(e.Message); return 2; }
     }
 
-    private static int Usage(string cmd) { Console.Error.WriteLine($"unknown command '{cmd}' (expected train, eval or probe)"); return 2; }
+    private static int Usage(string cmd) { Console.Error.WriteLine($"unknown command '{cmd}' (expected train, eval, card, eval-sets or probe)"); return 2; }
+
+    /// <summary>Rewrites the held-out files of a trained folder (<c>eval/*.jsonl</c>) from the fixed evaluation seed; each
+    /// file has a seed of its own, so adding a file leaves the others byte-identical.</summary>
+    private static int WriteEvalSets(Options o)
+    {
+        var dir = o.String("model", DefaultOut);
+        EvalSets.Write(Path.Combine(dir, "eval"), EvalSeed);
+        Console.WriteLine($"wrote {Path.Combine(dir, "eval")}/*.jsonl");
+        return 0;
+    }
 
     public static LabVocabulary Vocabulary() => LabVocabulary.Build(Tasks.Lexicon(), Tasks.ExtraPieces());
 

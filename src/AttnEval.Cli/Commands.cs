@@ -192,7 +192,11 @@ internal static partial class Commands
             Console.WriteLine($"{name.PadRight(22)} {node?["status"]}  top: {string.Join(", ", top)}{(node?["error"] is { } e ? "  " + e : "")}");
         }
         foreach (var (name, node) in summary["scorers"]?.AsObject() ?? [])
+        {
             Console.WriteLine($"{name.PadRight(22)} {node?["n"]} scored, mean {Fmt(node?["mean"])}, {node?["selection"]?["n_selected"]} selected → {node?["selection"]?["file"]}");
+            if (node?["label"] is System.Text.Json.Nodes.JsonObject label)
+                Console.WriteLine($"{"".PadRight(22)} {label["field"]}: AUROC {Fmt(label["auroc"])} (mean score {Fmt(label["mean_true"])} for {label["n_true"]} true, {Fmt(label["mean_false"])} for {label["n_false"]} false)");
+        }
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }

@@ -43,4 +43,16 @@ public sealed class LabHeadAnalysisTests
         (@base - named).Should().BeGreaterThanOrEqualTo(0.5, "the top-4 ablation drops key-value accuracy by at least 50 points");
         (@base - random).Should().BeLessThanOrEqualTo(0.1, "4 random heads (head 0-3 left out, see the recipe) drop it by at most 10 points");
     }
+
+    [Fact]
+    public void Attention_influence_separates_documents_that_need_lookup_and_random_heads_separate_them_less()
+    {
+        var summary = RunRecipe("recipes/attention-influence.yaml");
+        var scorer = summary["scorers"]!["attention-influence"]!;
+        ((int)scorer["n"]!).Should().Be(200);
+        ((double)scorer["label"]!["auroc"]!).Should().BeGreaterThanOrEqualTo(0.8, "the score separates documents that need long-range lookup");
+        var check = scorer["selection"]!["summary"]!["corpus_check"]!;
+        check["heads"]!.AsArray().Select(h => (string)h!).Should().BeEquivalentTo(["1-0", "1-1", "1-2", "1-3"]);
+        ((double)check["named"]!).Should().BeGreaterThan((double)check["random_mean"]! + 0.1, "random heads give the score less separation");
+    }
 }

@@ -30,6 +30,15 @@ public sealed class AttentionInfluenceTests
         ((IReadOnlyDictionary<string, object?>)groups["math"]!)["min_selected_score"].Should().Be(8.0);
     }
 
+    [Fact]
+    public void Pairwise_auroc_counts_wins_of_positives_over_negatives_and_halves_ties()
+    {
+        // positives 0.9, 0.4, 0.4; negatives 0.4, 0.1: pairs (0.9>0.4) 1, (0.9>0.1) 1, (0.4=0.4) ½ twice, (0.4>0.1) 1 twice → 5/6.
+        AttentionInfluenceScorer.PairwiseAuroc([0.9, 0.4, 0.4, 0.4, 0.1], [true, true, true, false, false]).Should().BeApproximately(5.0 / 6, 1e-15);
+        AttentionInfluenceScorer.PairwiseAuroc([0.1, 0.2], [true, false]).Should().Be(0);
+        AttentionInfluenceScorer.PairwiseAuroc([0.1, 0.2], [true, true]).Should().Be(double.NaN);
+    }
+
     [SkippableFact]
     public void On_stories260K_masking_no_head_gives_zero_and_masking_heads_changes_the_loss()
     {

@@ -97,14 +97,18 @@ public static class AnalysisReport
         {
             Kv("documents scored", node["n"]?.ToString() ?? "0"), Kv("errors", node["errors"]?.ToString() ?? "0"), Kv("mean score", Fmt(node["mean"])),
         };
+        Flatten("label.", node["label"], kv);
         Flatten("groups.", node["groups"], kv);
         Flatten("selection.", node["selection"], kv);
         section["kv"] = kv;
         section["top_title"] = "Top documents";
-        section["top_columns"] = new[] { "rank", "id", "group", "score" };
+        bool labelled = node["label"] is JsonObject;
+        section["top_columns"] = labelled ? new[] { "rank", "id", "group", "label", "score" } : new[] { "rank", "id", "group", "score" };
         section["top"] = records.Where(r => r["metrics"]?[name]?["score"] is JsonValue)
             .OrderByDescending(r => (double)r["metrics"]![name]!["score"]!).Take(20)
-            .Select((r, i) => new[] { (i + 1).ToString(CultureInfo.InvariantCulture), (string?)r["id"] ?? "", (string?)r["group"] ?? "", Fmt(r["metrics"]![name]!["score"]) })
+            .Select((r, i) => labelled
+                ? new[] { (i + 1).ToString(CultureInfo.InvariantCulture), (string?)r["id"] ?? "", (string?)r["group"] ?? "", r["label"]?.ToString() ?? "", Fmt(r["metrics"]![name]!["score"]) }
+                : new[] { (i + 1).ToString(CultureInfo.InvariantCulture), (string?)r["id"] ?? "", (string?)r["group"] ?? "", Fmt(r["metrics"]![name]!["score"]) })
             .ToList();
         return section;
     }

@@ -108,6 +108,7 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
     private static JsonObject ScoreDocument(ILanguageModel model, Sample doc, IReadOnlyList<(string Name, IDataScorer Scorer)> scorers, CancellationToken ct)
     {
         var rec = new JsonObject { ["id"] = doc.Id };
+        if (doc.Target is { } target) rec["label"] = ParseLabel(doc.Id, target);
         var values = new JsonObject();
         var errors = new JsonObject();
         foreach (var (name, scorer) in scorers)
@@ -131,6 +132,15 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
         return rec;
     }
 
+    /// <summary>The boolean label of a data-scoring document (<c>dataset.target</c>): true/false, 1/0 or yes/no.</summary>
+    /// <exception cref="RunInputException">Any other value; names the document.</exception>
+    private static bool ParseLabel(string id, string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => throw new RunInputException($"document '{id}': dataset.target of a data-scoring recipe is a boolean label (true/false, 1/0, yes/no), got '{value}'"),
+    };
+
     /// <summary>Streams the dataset once and writes each selected document (its raw fields plus <c>id</c>) to its scorer's file.</summary>
     private static void WriteSelected(DatasetSpec dataset, string dir, IReadOnlyList<(string Name, DataSelection Selection, string File)> chosen)
     {
@@ -153,7 +163,9 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
     }
 
     /// <summary>Builds <c>summary.json</c> of a data-scoring run from its records and the scorers' selections: per scorer the
-    /// number scored, errors, mean score, and per group n / mean / min / max, plus the selection.</summary>
+    /// number scored, errors, mean score, and per group n / mean / min / max, plus the selection. When the documents carry
+    /// a boolean label (<c>dataset.target</c>), also per scorer the AUROC of the score for label = true against false
+    /// (ties count one half) and the mean score of each label.</summary>
     public static JsonObject Summarize(Recipe recipe, IReadOnlyList<JsonObject> records, JsonObject selections)
     {
         var scorers = new JsonObject();
@@ -167,7 +179,7 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
                 {
                     ["n"] = g.Count(), ["mean"] = g.Average(x => x.Score), ["min"] = g.Min(x => x.Score), ["max"] = g.Max(x => x.Score),
                 };
-            scorers[m.Name] = new JsonObject
+            var node = scorers[m.Name] = new JsonObject
             {
                 ["n"] = rows.Count,
                 ["errors"] = records.Count(r => r["errors"]?[m.Name] is not null),
@@ -175,6 +187,23 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
                 ["groups"] = groups,
                 ["selection"] = selections[m.Name]?.DeepClone(),
             };
+            var labelled = records.Where(r => r["metrics"]?[m.Name]?["score"] is JsonValue && r["label"] is JsonValue)
+                .Select(r => (Label: (bool)r["label"]!, Score: (double)r["metrics"]![m.Name]!["score"]!)).ToList();
+            if (labelled.Count > 0)
+            {
+                var pos = labelled.Where(x => x.Label).ToList();
+                var neg = labelled.Where(x => !x.Label).ToList();
+                node["label"] = new JsonObject
+                {
+                    ["field"] = recipe.Dataset?.Target,
+                    ["n_true"] = pos.Count,
+                    ["n_false"] = neg.Count,
+                    ["mean_true"] = pos.Count == 0 ? null : pos.Average(x => x.Score),
+                    ["mean_false"] = neg.Count == 0 ? null : neg.Average(x => x.Score),
+                    ["auroc"] = pos.Count == 0 || neg.Count == 0 ? null
+                        : Evaluation.UncertaintyMetrics.Auroc(labelled.Select(x => x.Score).ToList(), labelled.Select(x => x.Label).ToList()),
+                };
+            }
         }
         var summary = RunSetup.SummaryHeader(recipe, records, "errors");
         summary["scorers"] = scorers;

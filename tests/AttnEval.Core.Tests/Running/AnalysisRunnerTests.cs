@@ -72,7 +72,7 @@ public sealed class AnalysisRunnerTests : IDisposable
         return new ComponentCatalog(metrics, [], [backend]);
     }
 
-    private Recipe Load(IComponentCatalog catalog, string kind, string metric, string data)
+    private Recipe Load(IComponentCatalog catalog, string kind, string metric, string data, string target = "null")
     {
         File.WriteAllText(Path.Combine(_dir, "d.jsonl"), data);
         Directory.CreateDirectory(Path.Combine(_dir, "model"));
@@ -81,7 +81,7 @@ public sealed class AnalysisRunnerTests : IDisposable
             name: t
             kind: {kind}
             model: {"{"} path: model, backend: toy {"}"}
-            dataset: {"{"} path: d.jsonl, input: text, target: null, id: id {"}"}
+            dataset: {"{"} path: d.jsonl, input: text, target: {target}, id: id {"}"}
             prompt: {"{"} template: "Q: {"{{"}text{"}}"}" {"}"}
             metrics: [{metric}]
             output: {"{"} dir: {Path.Combine(_dir, "runs")} {"}"}
@@ -152,9 +152,40 @@ public sealed class AnalysisRunnerTests : IDisposable
         ((int)summary["selection"]!["n_selected"]!).Should().Be(2);
         File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("Top documents").And.Contain("selection.n_selected");
 
+        summary["label"].Should().BeNull("the recipe names no label field");
+
         // resume of a finished folder scores nothing again but selects again
         new DataScoringRunner(catalog).Run(recipe, dir);
         RunFolder.ReadSamples(dir).Should().HaveCount(5);
         scorer.Prepared.Should().Be(2);
+    }
+
+    [Fact]
+    public void A_boolean_target_makes_data_scoring_report_the_auroc_of_each_score_for_the_label_and_a_bad_label_names_the_document()
+    {
+        var catalog = Catalog(new ToyScorer());
+        // scores (input lengths) 4, 2, 3 for true and 1, 3 for false: pairs won 1+1 (4 > 1, 3), 1+0 (2 > 1, 2 < 3),
+        // 1+½ (3 > 1, 3 = 3) → 4.5 of 6 = 0.75.
+        var recipe = Load(catalog, "data-scoring", "toy-scorer",
+            """
+            {"id":"a","text":"xxxx","lookup":true}
+            {"id":"b","text":"xx","lookup":"yes"}
+            {"id":"c","text":"xxx","lookup":1}
+            {"id":"d","text":"x","lookup":false}
+            {"id":"e","text":"yyy","lookup":"no"}
+
+            """, target: "lookup");
+        var dir = new DataScoringRunner(catalog).Run(recipe);
+        RunFolder.ReadSamples(dir).Select(r => (bool)r["label"]!).Should().Equal(true, true, true, false, false);
+        var label = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!["scorers"]!["toy-scorer"]!["label"]!;
+        ((double)label["auroc"]!).Should().BeApproximately(0.75, 1e-12);
+        ((double)label["mean_true"]!).Should().BeApproximately(3, 1e-12);
+        ((double)label["mean_false"]!).Should().BeApproximately(2, 1e-12);
+        ((string?)label["field"]).Should().Be("lookup");
+        File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("label.auroc");
+
+        var bad = Load(catalog, "data-scoring", "toy-scorer", "{\"id\":\"a\",\"text\":\"x\",\"lookup\":\"maybe\"}\n", target: "lookup");
+        FluentActions.Invoking(() => new DataScoringRunner(catalog).Run(bad)).Should().Throw<RunInputException>()
+            .WithMessage("document 'a': dataset.target of a data-scoring recipe is a boolean label (true/false, 1/0, yes/no), got 'maybe'");
     }
 }
