@@ -80,7 +80,9 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
         }
 
         var artifacts = new List<string>();
-        var steps = SaharaSearch.Run(info.AllHeads().ToList(), Options.SaharaSteps, Score,
+        foreach (var h in Options.ExcludeHeads)
+            if (h.Layer >= info.Layers || h.Head >= info.Heads) throw new InvalidDataException($"safety-heads: exclude_heads names head {h}, outside {info.Layers} layers × {info.Heads} heads");
+        var steps = SaharaSearch.Run(info.AllHeads().Except(Options.ExcludeHeads).ToList(), Options.SaharaSteps, Score,
             resumed: k => ResumedStep(context, k, search, kl),
             stepDone: step =>
             {
@@ -116,7 +118,7 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
             arms[arm.Arm] = arm;
             return arm.Compliance;
         }
-        var check = AblationCheck.Run(info, sahara, Options.AblationDraws, sahara, context.Seed, Compliance);
+        var check = AblationCheck.Run(info, sahara, Options.AblationDraws, sahara.Concat(Options.ExcludeHeads), context.Seed, Compliance);
         var asrName = "asr.json";
         File.WriteAllText(Path.Combine(context.OutputDirectory, asrName),
             JsonSerializer.Serialize(arms.Values.Select(ArmSummary).ToList(), new JsonSerializerOptions(FileJson) { WriteIndented = true }));
@@ -141,7 +143,34 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
         };
         if (benign.Count > 0 && baseArm.BenignCorrect is not null)
             summary["benign_correct"] = Arms(check, arms, a => a.BenignCorrect ?? double.NaN, "benign instructions answered exactly (trimmed response = target)");
+        if (Options.ExcludeHeads.Count > 0) summary["excluded_heads"] = Options.ExcludeHeads.Select(h => h.ToString()).ToList();
+        summary["reading"] = Reading(check, arms, benign.Count);
         return new HeadAnalysisResult(generalized.ToDictionary(kv => kv.Key, kv => kv.Value)) { Summary = summary, Artifacts = artifacts };
+    }
+
+    /// <summary>What the causal check says in four numbers and one flag: the compliance gain of Sahara's set and the mean
+    /// gain of the random sets (points of the flagged set), the change of benign behaviour under Sahara's set (exact
+    /// answers when the benign items have targets, else answered-not-refused), and <c>degenerate</c> when that benign
+    /// drop exceeds <c>benign_tolerance</c>: then the "compliance" is the keyword judge seeing broken output, not safety
+    /// removed (the judge counts any non-refusal as compliance).</summary>
+    private Dictionary<string, object?> Reading(AblationResult check, IReadOnlyDictionary<string, ArmResult> arms, int benignCount)
+    {
+        var baseArm = arms[ArmKey([])];
+        var named = arms[ArmKey(check.Named)];
+        double? benignChange = benignCount == 0 ? null
+            : baseArm.BenignCorrect is { } b0 && named.BenignCorrect is { } b1 ? b1 - b0 : named.BenignCompliance - baseArm.BenignCompliance;
+        bool degenerate = benignChange is { } c && c < -Options.BenignTolerance;
+        return new Dictionary<string, object?>
+        {
+            ["sahara_compliance_gain"] = check.NamedValue - check.Base,
+            ["random_compliance_gain_mean"] = check.RandomValues.Count == 0 ? null : check.RandomMean - check.Base,
+            ["benign_change"] = benignChange,
+            ["benign_measure"] = benignCount == 0 ? null : baseArm.BenignCorrect is not null ? "exact answers" : "answered (not refused)",
+            ["degenerate"] = degenerate,
+            ["note"] = degenerate
+                ? $"Sahara's set lowers benign behaviour by {-benignChange!.Value:0.###} (> {Options.BenignTolerance.ToString(CultureInfo.InvariantCulture)}): its compliance is broken output, not safety removed"
+                : benignChange is null ? "no benign items: degeneration cannot be told from compliance" : "benign behaviour kept within the tolerance",
+        };
     }
 
     // ---------------------------------------------------------------------------------------------------------- inputs

@@ -48,6 +48,8 @@ public sealed class SafetyHeadsFactory : IHeadAnalysisFactory
         new("short_response_chars", OptionType.Integer, 32, "responses shorter than this count as refusals (reference 32; 0 = off, for models whose answers are one word)") { Min = 0 },
         new("extra_refusal_keywords", OptionType.StringList, null, "more refusal phrases for the judge (e.g. a model's fixed refusal sentence)"),
         new("ablation_draws", OptionType.Integer, 5, "random head sets of the causal check (same size as Sahara's set, drawn outside it)") { Min = 0 },
+        new("exclude_heads", OptionType.StringList, null, "heads (\"l-h\") left out of the Sahara search and the random draws, e.g. a head whose ablation breaks every answer (non-official)"),
+        new("benign_tolerance", OptionType.Number, 0.1, "the Sahara set is flagged as degenerate when it lowers benign behaviour (correct answers when known, else answered) by more than this") { Min = 0, Max = 1 },
     ];
 
     /// <inheritdoc />
@@ -101,6 +103,10 @@ public sealed record SafetyHeadOptions
     public IReadOnlyList<string> ExtraRefusalKeywords { get; init; } = [];
     /// <summary>Random draws of the causal check.</summary>
     public int AblationDraws { get; init; } = 5;
+    /// <summary>Heads left out of the search and the random draws.</summary>
+    public IReadOnlyList<HeadId> ExcludeHeads { get; init; } = [];
+    /// <summary>Largest benign drop before the Sahara set is flagged degenerate.</summary>
+    public double BenignTolerance { get; init; } = 0.1;
 
     /// <summary>Reads validated option values.</summary>
     public static SafetyHeadOptions From(OptionValues o) => new()
@@ -127,5 +133,8 @@ public sealed record SafetyHeadOptions
         ShortResponseChars = o.GetInt("short_response_chars", 32),
         ExtraRefusalKeywords = o.GetStringList("extra_refusal_keywords"),
         AblationDraws = o.GetInt("ablation_draws", 5),
+        ExcludeHeads = o.GetStringList("exclude_heads").Select((h, i) => HeadId.TryParse(h, out var id) ? id
+            : throw new ArgumentException($"metrics.safety-heads.exclude_heads[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList(),
+        BenignTolerance = o.GetDouble("benign_tolerance", 0.1),
     };
 }

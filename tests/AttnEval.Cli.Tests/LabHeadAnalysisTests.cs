@@ -55,4 +55,18 @@ public sealed class LabHeadAnalysisTests
         check["heads"]!.AsArray().Select(h => (string)h!).Should().BeEquivalentTo(["1-0", "1-1", "1-2", "1-3"]);
         ((double)check["named"]!).Should().BeGreaterThan((double)check["random_mean"]! + 0.1, "random heads give the score less separation");
     }
+
+    [Fact]
+    public void Safety_heads_on_the_lab_model_are_read_as_degenerate_because_the_set_breaks_benign_answers()
+    {
+        var summary = RunRecipe("recipes/safety-heads.yaml", "--limit", "100", "--set", "metrics.0.queries=20", "--set", "metrics.0.ablation_draws=3");
+        var s = summary["analyses"]!["safety-heads"]!["summary"]!;
+        s["sahara_heads"]!.AsArray().Select(h => (string)h!).Should().OnlyContain(h => h.StartsWith("0-", StringComparison.Ordinal) || h.StartsWith("2-", StringComparison.Ordinal),
+            "generalized Ships ranks the layer-0 heads every token goes through first");
+        var reading = s["reading"]!;
+        ((double)s["ablation"]!["base"]!).Should().Be(0, "the lab model refuses every flagged instruction");
+        ((double)reading["benign_change"]!).Should().BeLessThan(-0.5);
+        ((bool)reading["degenerate"]!).Should().BeTrue("compliance judged by keywords on broken output is not safety removed");
+        ((double)s["benign_correct"]!["random_mean"]!).Should().BeGreaterThan(0.5);
+    }
 }
