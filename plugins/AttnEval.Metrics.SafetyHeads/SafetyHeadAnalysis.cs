@@ -59,9 +59,13 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
         if (Options.Rank > search.Count) throw new InvalidDataException($"safety-heads: rank {Options.Rank} exceeds the {search.Count} search queries (generalized Ships needs rank ≤ n)");
 
         // ---- Ships + generalized Ships + Sahara ---------------------------------------------------------------------
-        var baseLogp = search.Select(q => ShipsMath.NextTokenLogProbs(model, q.Tokens, [], cancellationToken)).ToList();
-        var baseP = baseLogp.Select(l => ShipsMath.Probabilities(l)).ToList();
-        var baseRows = baseLogp.Select(l => ShipsMath.Centered(l)).ToList();
+        // Generalized Ships rows: the final hidden state at the last prompt position (reference), or the centred next-token
+        // log-probabilities when asked or when the backend has no hidden states (a linear image of it; README).
+        bool hiddenRows = Options.Representation == "hidden" && model.SupportsFinalHidden;
+        double[] Row((double[] LogProbs, float[]? LastHidden) d) => hiddenRows ? d.LastHidden!.Select(x => (double)x).ToArray() : ShipsMath.Centered(d.LogProbs);
+        var baseDist = search.Select(q => ShipsMath.NextToken(model, q.Tokens, [], hiddenRows, cancellationToken)).ToList();
+        var baseP = baseDist.Select(d => ShipsMath.Probabilities(d.LogProbs)).ToList();
+        var baseRows = baseDist.Select(Row).ToList();
         var kl = new Dictionary<HeadId, double[]>();                 // per single head: KL per search query
         int passes = 0, totalPasses = Options.SaharaSteps * search.Count * nHeads;
         double Score(IReadOnlyList<HeadId> set)
@@ -70,9 +74,9 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
             var kls = new double[search.Count];
             for (int i = 0; i < search.Count; i++)
             {
-                var logp = ShipsMath.NextTokenLogProbs(model, search[i].Tokens, Interventions(set), cancellationToken);
-                if (set.Count == 1) kls[i] = ShipsMath.KlDivergence(baseP[i], ShipsMath.Probabilities(logp), Options.KlSmoothing);
-                rows.Add(ShipsMath.Centered(logp));
+                var dist = ShipsMath.NextToken(model, search[i].Tokens, Interventions(set), hiddenRows, cancellationToken);
+                if (set.Count == 1) kls[i] = ShipsMath.KlDivergence(baseP[i], ShipsMath.Probabilities(dist.LogProbs), Options.KlSmoothing);
+                rows.Add(Row(dist));
                 context.Progress?.Report((++passes, totalPasses, "Ships / Sahara forward passes"));
             }
             if (set.Count == 1) kl[set[0]] = kls;
@@ -133,6 +137,8 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
             ["benign"] = benign.Count,
             ["search_queries"] = search.Count,
             ["ablation_op"] = Opname,
+            ["representation"] = hiddenRows ? "final hidden state at the last prompt position" : Options.Representation == "hidden"
+                ? "centred next-token log-probabilities (the backend has no final hidden states)" : "centred next-token log-probabilities",
             ["sahara_heads"] = sahara.Select(h => h.ToString()).ToList(),
             ["sahara_steps"] = steps.Select(s => $"{s.Step}: {s.Chosen} {Fmt(s.Score)}").ToList(),
             ["generalized_ships_top"] = Top(generalized, 10),
@@ -168,7 +174,9 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
             ["benign_measure"] = benignCount == 0 ? null : baseArm.BenignCorrect is not null ? "exact answers" : "answered (not refused)",
             ["degenerate"] = degenerate,
             ["note"] = degenerate
-                ? $"Sahara's set lowers benign behaviour by {-benignChange!.Value:0.###} (> {Options.BenignTolerance.ToString(CultureInfo.InvariantCulture)}): its compliance is broken output, not safety removed"
+                ? check.NamedValue - check.Base > Options.BenignTolerance
+                    ? $"Sahara's set lowers benign behaviour by {-benignChange!.Value:0.###} (> {Options.BenignTolerance.ToString(CultureInfo.InvariantCulture)}): its compliance is broken output, not safety removed"
+                    : $"Sahara's set lowers benign behaviour by {-benignChange!.Value:0.###} (> {Options.BenignTolerance.ToString(CultureInfo.InvariantCulture)}) without raising compliance: it breaks answers, not safety"
                 : benignChange is null ? "no benign items: degeneration cannot be told from compliance" : "benign behaviour kept within the tolerance",
         };
     }

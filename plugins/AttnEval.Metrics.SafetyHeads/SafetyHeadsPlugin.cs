@@ -37,6 +37,7 @@ public sealed class SafetyHeadsFactory : IHeadAnalysisFactory
         new("queries", OptionType.Integer, 0, "flagged instructions used by Ships and the Sahara search, the first N (0 = all); cost steps · L · H · N forward passes") { Min = 0 },
         new("ships_topk", OptionType.Integer, 10, "heads kept per query in ships.jsonl (reference sort_ships_dict(sorted_item=10))") { Min = 1 },
         new("kl_smoothing", OptionType.Number, ShipsMath.DefaultSmoothing, "added to every probability before the KL (reference 1e-12)") { Min = 0 },
+        new("representation", OptionType.String, "hidden", "generalized Ships rows: hidden = final hidden state at the last prompt position (reference); logits = centred next-token log-probabilities (fallback without hidden states)") { AllowedValues = ["hidden", "logits"] },
         new("subspace", OptionType.String, "left_singular", "generalized Ships: left_singular (sample space, official) or right_singular (feature space, non-official)") { AllowedValues = ["left_singular", "right_singular"] },
         new("rank", OptionType.Integer, 1, "generalized Ships: r_main principal angles summed (official 1)") { Min = 1 },
         new("units", OptionType.String, "degrees", "generalized Ships angle units") { AllowedValues = ["degrees", "radians"] },
@@ -81,6 +82,8 @@ public sealed record SafetyHeadOptions
     public int ShipsTopK { get; init; } = 10;
     /// <summary>KL smoothing.</summary>
     public double KlSmoothing { get; init; } = ShipsMath.DefaultSmoothing;
+    /// <summary>"hidden" (final hidden state, reference) or "logits" (centred log-probabilities).</summary>
+    public string Representation { get; init; } = "hidden";
     /// <summary>Singular subspace compared.</summary>
     public SingularSubspace Subspace { get; init; } = SingularSubspace.Left;
     /// <summary>r_main.</summary>
@@ -122,6 +125,7 @@ public sealed record SafetyHeadOptions
         Queries = o.GetInt("queries", 0),
         ShipsTopK = o.GetInt("ships_topk", 10),
         KlSmoothing = o.GetDouble("kl_smoothing", ShipsMath.DefaultSmoothing),
+        Representation = o.GetString("representation", "hidden"),
         Subspace = o.GetString("subspace", "left_singular") == "right_singular" ? SingularSubspace.Right : SingularSubspace.Left,
         Rank = o.GetInt("rank", 1),
         Degrees = o.GetString("units", "degrees") == "degrees",

@@ -82,19 +82,31 @@ public static class ShipsMath
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="ArgumentException">An empty prompt, or one that leaves no room in the context for the placeholder.</exception>
     public static double[] NextTokenLogProbs(ILanguageModel model, IReadOnlyList<int> prompt, IReadOnlyList<HeadIntervention> interventions,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) => NextToken(model, prompt, interventions, finalHidden: false, cancellationToken).LogProbs;
+
+    /// <summary>The next-token log-distribution after <paramref name="prompt"/> (as <see cref="NextTokenLogProbs"/>) and, with
+    /// <paramref name="finalHidden"/>, the final normalised hidden state at the last prompt position (length d_model; the
+    /// reference's <c>hidden_states[-1][:, -1, :]</c>, head-methods §2.3), from the same forward pass.</summary>
+    /// <exception cref="ArgumentException">An empty prompt or one that fills the context.</exception>
+    /// <exception cref="NotSupportedException"><paramref name="finalHidden"/> on a model without final hidden states.</exception>
+    public static (double[] LogProbs, float[]? LastHidden) NextToken(ILanguageModel model, IReadOnlyList<int> prompt, IReadOnlyList<HeadIntervention> interventions,
+        bool finalHidden, CancellationToken cancellationToken = default)
     {
         if (prompt.Count == 0) throw new ArgumentException("Ships needs a non-empty prompt", nameof(prompt));
         int vocab = model.Info.VocabSize;
         if (prompt.Count + 1 > model.Info.ContextLength)
             throw new ArgumentException($"the prompt has {prompt.Count} tokens; Ships reads the next-token distribution after it, which needs at most {model.Info.ContextLength - 1} (context {model.Info.ContextLength})", nameof(prompt));
         var tokens = new List<int>(prompt) { prompt[^1] };          // any valid id: only the distribution before it is read
-        var scores = model.Score(new ScoreRequest { Tokens = tokens, From = prompt.Count, TopLogProbs = vocab, Interventions = interventions }, cancellationToken);
+        var scores = model.Score(new ScoreRequest { Tokens = tokens, From = prompt.Count, TopLogProbs = vocab, Interventions = interventions, CaptureFinalHidden = finalHidden }, cancellationToken);
         var top = scores.TopK is { Count: > 0 } t ? t[0] : throw new InvalidOperationException($"model '{model.Info.Name}' returned no top-{vocab} alternatives from Score; Ships needs the full next-token distribution");
         var logp = new double[vocab];
         Array.Fill(logp, double.NegativeInfinity);
         foreach (var a in top)
             if (a.Token >= 0 && a.Token < vocab) logp[a.Token] = a.LogProb;
-        return logp;
+        float[]? hidden = null;
+        if (finalHidden)
+            hidden = scores.FinalHidden is { } h && h.Count > prompt.Count - 1 ? h[prompt.Count - 1]
+                : throw new InvalidOperationException($"model '{model.Info.Name}' returned no final hidden states from Score");
+        return (logp, hidden);
     }
 }

@@ -50,7 +50,9 @@ public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
         new("min_chain_length", OptionType.Integer, 5L, "L_min: chain tokens wanted besides the answer (uq-methods §1.5)") { Min = 0 },
         new("max_steps", OptionType.Integer, 1000L, "backtracking iteration cap (uq-methods §1.5)") { Min = 1 },
         new("similarity_top_k", OptionType.Integer, 10L, "chain tokens kept by similarity filtering (uq-methods §1.6)") { Min = 0 },
-        new("similarity_threshold", OptionType.Number, 0.0, "minimum sim-mean cosine to the answer (uq-methods §1.6; used when hidden states are available)") { Min = -1, Max = 1 },
+        new("similarity_threshold", OptionType.Number, 0.0, "minimum sim-mean cosine to the answer (uq-methods §1.6; used with similarity: hidden)") { Min = -1, Max = 1 },
+        new("similarity", OptionType.String, "hidden", "hidden: rank chain tokens by the sim-mean cosine of final hidden states (uq-methods §1.6, reference); attention: by their backtracking score (also the fallback for a backend without hidden states)")
+            { AllowedValues = ["hidden", "attention"] },
         new("top_alternatives", OptionType.Integer, 5L, "candidates read per chain position (uq-methods §1.7)") { Min = 1 },
         new("ens_threshold", OptionType.Number, 0.01, "an alternative needs probability above this (uq-methods §1.7)") { Min = 0, Max = 1 },
         new("ens_k", OptionType.Integer, 10L, "alternatives kept: top (ens_k + |S_sim|) minus originals (uq-methods §1.7)") { Min = 0 },
@@ -73,6 +75,7 @@ public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
                 options.GetInt("max_steps", 1000), ParityQuirks: options.GetBool("parity_quirks", false)),
             SimilarityTopK = options.GetInt("similarity_top_k", 10),
             SimilarityThreshold = options.GetDouble("similarity_threshold", 0.0),
+            UseHiddenStates = options.GetString("similarity", "hidden") == "hidden",
             TopAlternatives = options.GetInt("top_alternatives", 5),
             EnsThreshold = options.GetDouble("ens_threshold", 0.01),
             EnsK = options.GetInt("ens_k", 10),
@@ -99,6 +102,8 @@ public sealed record UqacSettings
     public int SimilarityTopK { get; init; } = 10;
     /// <summary>Similarity threshold of §1.6.</summary>
     public double SimilarityThreshold { get; init; }
+    /// <summary>Rank chain tokens by hidden-state similarity (§1.6) when the model delivers final hidden states.</summary>
+    public bool UseHiddenStates { get; init; } = true;
     /// <summary>Candidates per position (§1.7).</summary>
     public int TopAlternatives { get; init; } = 5;
     /// <summary>ens-threshold (§1.7).</summary>
@@ -159,8 +164,21 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         var answerSet = answerSources.ToHashSet();
         var nonAnswer = chain.Where(e => !answerSet.Contains(e.SourceId)).ToList();
 
-        // §1.6 similarity filtering (attention-score fallback: the contract exposes no hidden states)
-        var kept = ChainMath.FilterBySimilarity(nonAnswer, null, settings.SimilarityTopK, settings.SimilarityThreshold);
+        // §1.6 similarity filtering: sim-mean cosine of final hidden states h_{s+1} against the answer tokens' h_a (one
+        // extra teacher-forced pass), or the backtracking score when asked or when the backend has no hidden states.
+        Func<ChainEntry, double>? similarity = null;
+        string similaritySource = "attention";
+        if (settings.UseHiddenStates && context.Model.SupportsFinalHidden)
+        {
+            var all = context.PromptTokens.Concat(tokens).ToList();
+            var hidden = context.Model.Score(new ScoreRequest { Tokens = all, From = all.Count, CaptureFinalHidden = true }).FinalHidden
+                ?? throw new InvalidOperationException("uqac: the backend says it supports final hidden states but returned none");
+            var answerStates = Enumerable.Range(first, last - first + 1).Select(a => hidden[n + a]).ToList();
+            similarity = e => ChainMath.MeanCosine(hidden[n + e.SourceId + 1], answerStates);
+            similaritySource = "hidden";
+        }
+        else if (settings.UseHiddenStates) similaritySource = "attention (the backend has no final hidden states)";
+        var kept = ChainMath.FilterBySimilarity(nonAnswer, similarity, settings.SimilarityTopK, settings.SimilarityThreshold);
 
         // single-pass variants from the answer's own log-probabilities (unscaled model distribution, spec §0)
         var lp = context.Answer.Scores.LogProbs;
@@ -174,6 +192,7 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
             ["chain"] = chain.Select(e => e.SourceId + 1).ToArray(),
             ["chain_scores"] = chain.Select(e => Math.Round(e.Score, 6)).ToArray(),
             ["kept"] = kept.Select(e => e.SourceId + 1).ToArray(),
+            ["similarity"] = similaritySource,
             ["attn_prod"] = attnProbs.Aggregate(1.0, (a, b) => a * b),
             ["attn_mean"] = attnProbs.Average(),
             ["sim_prod"] = simProbs.Aggregate(1.0, (a, b) => a * b),

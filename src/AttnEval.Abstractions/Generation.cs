@@ -63,7 +63,15 @@ public sealed record TokenScores(
     IReadOnlyList<int> Tokens,
     IReadOnlyList<float> LogProbs,
     IReadOnlyList<float> Entropies,
-    IReadOnlyList<IReadOnlyList<TokenLogProb>>? TopK = null);
+    IReadOnlyList<IReadOnlyList<TokenLogProb>>? TopK = null)
+{
+    /// <summary>With <see cref="ScoreRequest.CaptureFinalHidden"/>: the final normalised residual stream at <b>every</b>
+    /// position of the request's <c>Tokens</c> (prompt included, so length <c>Tokens.Count</c> of the request, not n), each
+    /// a float32 vector of length d_model — TransformerLens <c>ln_final.hook_normalized</c>, Hugging Face
+    /// <c>hidden_states[-1]</c> of Llama-family models (after the final norm, before the unembedding). Null otherwise.
+    /// Added in contract 1.1.</summary>
+    public IReadOnlyList<float[]>? FinalHidden { get; init; }
+}
 
 /// <summary>One generated continuation.</summary>
 /// <param name="Scores">Generated tokens with their log-probabilities and entropies.</param>
@@ -93,4 +101,8 @@ public sealed record ScoreRequest
     public IReadOnlyList<IAttentionRowReducer> Captures { get; init; } = [];
     /// <summary>Head interventions active during the call.</summary>
     public IReadOnlyList<HeadIntervention> Interventions { get; init; } = [];
+    /// <summary>Also return the final normalised hidden state of every position in <see cref="TokenScores.FinalHidden"/>
+    /// (UQAC's similarity filter, uq-methods §1.6; generalized Ships, head-methods §2.3). A model whose
+    /// <see cref="ILanguageModel.SupportsFinalHidden"/> is false throws <see cref="NotSupportedException"/>. Contract 1.1.</summary>
+    public bool CaptureFinalHidden { get; init; }
 }

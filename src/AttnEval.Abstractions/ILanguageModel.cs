@@ -18,6 +18,10 @@ public interface ILanguageModel : IDisposable
     /// <summary>True when the model can deliver attention rows to <see cref="IAttentionRowReducer"/>s.</summary>
     bool SupportsAttentionCapture { get; }
 
+    /// <summary>True when <see cref="Score"/> honours <see cref="ScoreRequest.CaptureFinalHidden"/> (the final normalised
+    /// residual stream, TransformerLens <c>ln_final.hook_normalized</c>). False by default; added in contract 1.1.</summary>
+    bool SupportsFinalHidden => false;
+
     /// <summary>Continues a prompt with a KV cache. Deterministic for a given request, seed and device.</summary>
     /// <exception cref="ArgumentException">Empty prompt, prompt longer than the context, bad settings.</exception>
     /// <exception cref="NotSupportedException">Captures or an intervention the model cannot provide (the message names the missing output).</exception>

@@ -153,6 +153,32 @@ public sealed class CaptureAndInterventionTests
         FluentActions.Invoking(() => new UniformAttention(new HeadId(0, 0)) { FromPosition = -1 }).Should().Throw<ArgumentOutOfRangeException>();
     }
 
+    [Fact]
+    public void FinalHiddenStatesTimesTheUnembeddingGiveTheScoredLogProbs()
+    {
+        // The lab model ships in the repository (untied lm_head): log_softmax(h_{i−1} · W_Uᵀ)[token_i] must equal Score's log p.
+        var dir = Path.Combine(SharedData.RepoRoot, "samples", "models", "attneval-lab");
+        using var m = new TorchSharpBackend().Load(new ModelSource(dir));
+        m.SupportsFinalHidden.Should().BeTrue();
+        var ids = m.Tokenizer.Encode("Records: K36 V84 K83 V62\nQuestion: What is the value of K83?\nAnswer: V62", addBos: true);
+        var s = m.Score(new ScoreRequest { Tokens = ids, From = 1, CaptureFinalHidden = true });
+        s.FinalHidden.Should().NotBeNull().And.HaveCount(ids.Count);
+        s.FinalHidden!.Should().OnlyContain(h => h.Length == m.Info.DModel);
+        m.Score(new ScoreRequest { Tokens = ids, From = 1 }).FinalHidden.Should().BeNull("not asked for");
+
+        using var reference = Modeling.LlamaForCausalLM.FromPretrained(dir);
+        var w = reference.named_parameters().Single(p => p.name == "lm_head.weight").parameter;      // [V, d]
+        using var h = global::TorchSharp.torch.tensor(s.FinalHidden.SelectMany(x => x).ToArray(), [ids.Count, m.Info.DModel]);
+        var logp = global::TorchSharp.torch.nn.functional.log_softmax(h.matmul(w.t()), -1);
+        for (int i = 1; i < ids.Count; i++)
+            logp[i - 1, ids[i]].item<float>().Should().BeApproximately(s.LogProbs[i - 1], 1e-4f, $"token {i}");
+
+        // Causal: the states of a prefix do not depend on what follows it.
+        var prefix = m.Score(new ScoreRequest { Tokens = ids.Take(10).ToList(), From = 10, CaptureFinalHidden = true }).FinalHidden!;
+        for (int i = 0; i < 10; i++)
+            for (int j = 0; j < m.Info.DModel; j++) prefix[i][j].Should().BeApproximately(s.FinalHidden[i][j], 1e-4f);
+    }
+
     [SkippableFact]
     public void ReweightColumnsMovesMassAndKeepsRowsNormalised()
     {

@@ -80,7 +80,7 @@ public sealed class ReducerAndEstimatorTests
     // Response token ids 100..107 = TV-10 tokens; probabilities of the generated tokens in the original pass:
     private static readonly double[] P = [0.5, 0.9, 0.8, 0.6, 0.95, 0.7, 0.9, 0.85];
 
-    private static (EstimationContext Context, List<int[]> Scored) Tv10Context()
+    private static (EstimationContext Context, List<int[]> Scored) Tv10Context(float[][]? finalHidden = null)
     {
         var tok = Substitute.For<ITokenizer>();
         tok.EosId.Returns(1); tok.BosId.Returns(0); tok.StopIds.Returns([1]);
@@ -102,9 +102,15 @@ public sealed class ReducerAndEstimatorTests
         var scored = new List<int[]>();
         var model = Substitute.For<ILanguageModel>();
         model.Tokenizer.Returns(tok);
+        model.SupportsFinalHidden.Returns(finalHidden is not null);
         model.Score(Arg.Any<ScoreRequest>(), Arg.Any<CancellationToken>()).Returns(c =>
         {
             var req = c.Arg<ScoreRequest>();
+            if (req.CaptureFinalHidden)
+            {
+                req.Tokens.Should().Equal([0, 2, .. Enumerable.Range(100, 8)], "prompt then response, one pass");
+                return new TokenScores([], [], []) { FinalHidden = finalHidden };
+            }
             req.From.Should().Be(2);
             var cont = req.Tokens.Skip(2).ToArray();
             scored.Add(cont);
@@ -149,6 +155,31 @@ public sealed class ReducerAndEstimatorTests
         scored.Should().HaveCount(6);
         scored[1][3].Should().Be(930);   // variants change exactly one chain token, the rest is teacher-forced as generated
         scored.Skip(1).Should().OnlyContain(v => v.Zip(Enumerable.Range(100, 8)).Count(x => x.First != x.Second) == 1);
+    }
+
+    [Fact]
+    public void With_final_hidden_states_the_chain_is_filtered_by_mean_cosine_to_the_answer()
+    {
+        // Absolute positions: prompt 0–1, response 2–9. Chain tokens are response 0, 1, 3, 5 (positions 2, 3, 5, 7), the
+        // answer is response 7 (position 9) with state (1, 0). Cosines: pos 2 (0, 1) → 0, pos 3 (1, 1) → 0.707,
+        // pos 5 (2, 0) → 1, pos 7 (−1, 0) → −1 (below the 0.0 threshold).
+        var h = Enumerable.Range(0, 10).Select(_ => new float[] { 0, 1 }).ToArray();
+        h[3] = [1, 1]; h[5] = [2, 0]; h[7] = [-1, 0]; h[9] = [1, 0];
+        var (ctx, scored) = Tv10Context(h);
+        var single = new Dictionary<string, object?> { ["variant"] = "sim_prod" };
+        var all = new UqacEstimatorFactory().Create(new OptionValues(single)).Estimate(ctx);
+        all.Details!["similarity"].Should().Be("hidden");
+        all.Details["kept"].Should().BeEquivalentTo(new[] { 0, 1, 3 }, "response 5 points away from the answer");
+        ((double)all.Details["sim_prod"]!).Should().BeApproximately(.5 * .9 * .6 * .85, 1e-6);
+
+        single["similarity_top_k"] = 2L;
+        new UqacEstimatorFactory().Create(new OptionValues(single)).Estimate(ctx).Details!["kept"].Should().BeEquivalentTo(new[] { 1, 3 });
+        single["similarity"] = "attention";
+        new UqacEstimatorFactory().Create(new OptionValues(single)).Estimate(ctx).Details!["similarity"].Should().Be("attention");
+        scored.Should().BeEmpty("single-pass variants score no variant; the hidden-state pass is the only model call");
+
+        var (noHidden, _) = Tv10Context();
+        new UqacEstimatorFactory().Create(OptionValues.Empty).Estimate(noHidden).Details!["similarity"].Should().Be("attention (the backend has no final hidden states)");
     }
 
     [Fact]

@@ -76,6 +76,8 @@ internal sealed class OnnxLanguageModel : ILanguageModel
 
     public TokenScores Score(ScoreRequest request, CancellationToken cancellationToken = default)
     {
+        if (request.CaptureFinalHidden)
+            throw new NotSupportedException("the onnx backend's graphs export logits, presents and attention, not the final hidden states (CaptureFinalHidden); use the torchsharp backend");
         ObjectDisposedException.ThrowIf(_disposed, this);
         DecodingChecks.CheckScore(request, Info);
         var toks = request.Tokens;

@@ -25,6 +25,9 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
     public ModelInfo Info { get; }
     public ITokenizer Tokenizer { get; }
     public IReadOnlySet<Type> SupportedInterventions => CallControl.Supported;
+
+    /// <inheritdoc />
+    public bool SupportsFinalHidden => true;
     public bool SupportsAttentionCapture => true;
 
     /// <summary>Bytes of one attention block handed to reducers (query chunking during prefill).</summary>
@@ -88,7 +91,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         ObjectDisposedException.ThrowIf(_disposed, this);
         DecodingChecks.CheckScore(request, Info);
         var toks = request.Tokens;
-        var control = CallControl.Create(Info, request.Captures, request.Interventions);
+        var control = CallControl.Create(Info, request.Captures, request.Interventions, request.CaptureFinalHidden);
         if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
         cancellationToken.ThrowIfCancellationRequested();
         using var inference = inference_mode();
@@ -96,7 +99,9 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         int t = toks.Count, m = t - request.From;
         var ids = tensor(toks.Select(x => (long)x).ToArray(), [1, t], device: _device);
         var logits = _decoder.Logits(ids, null, control)[0];                                   // [T, V]
-        if (m == 0) return new TokenScores([], [], [], request.TopLogProbs > 0 ? [] : null);
+        IReadOnlyList<float[]>? hidden = control?.FinalHidden is { } flat
+            ? Enumerable.Range(0, t).Select(i => flat.AsSpan(i * _decoder.DModel, _decoder.DModel).ToArray()).ToList() : null;
+        if (m == 0) return new TokenScores([], [], [], request.TopLogProbs > 0 ? [] : null) { FinalHidden = hidden };
         var logp = nn.functional.log_softmax(logits.narrow(0, request.From - 1, m), -1);       // [m, V]: position i−1 predicts token i
         var targets = ids[0].narrow(0, request.From, m);
         var chosen = logp.gather(1, targets.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
@@ -109,7 +114,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             var v = tv.cpu().data<float>().ToArray(); var ix = ti.cpu().data<long>().ToArray();
             top = Enumerable.Range(0, m).Select(i => (IReadOnlyList<TokenLogProb>)Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)ix[i * kk + j], v[i * kk + j])).ToList()).ToList();
         }
-        return new TokenScores(toks.Skip(request.From).ToList(), chosen, ent, top);
+        return new TokenScores(toks.Skip(request.From).ToList(), chosen, ent, top) { FinalHidden = hidden };
     }
 
     /// <summary>Seeded sampling: logits / T, top-k, top-p, then one multinomial draw per sequence with its own generator.</summary>

@@ -30,16 +30,28 @@ internal sealed class CallControl
     /// <summary>Sequences that have finished (their rows are no longer delivered), or null.</summary>
     public bool[]? Finished { get; set; }
 
+    /// <summary>Copy the final normalised hidden states of sequence 0 into <see cref="FinalHidden"/>.</summary>
+    public bool WantFinalHidden { get; private init; }
+
+    /// <summary>The final normalised hidden states of sequence 0, <c>[T × d_model]</c> row-major, after a forward that wanted them.</summary>
+    public float[]? FinalHidden { get; private set; }
+
+    /// <summary>Keeps <paramref name="h"/> (<c>[B, T, d]</c>, after the final norm) when <see cref="WantFinalHidden"/>.</summary>
+    public void OfferFinalHidden(global::TorchSharp.torch.Tensor h)
+    {
+        if (WantFinalHidden) FinalHidden = h[0].to(global::TorchSharp.torch.ScalarType.Float32).cpu().data<float>().ToArray();
+    }
+
     /// <summary>Reusable managed buffer for capture copies.</summary>
     public float[] Buffer { get; set; } = [];
 
     /// <summary>Builds the control of one call, or null when nothing is asked (fused attention everywhere).</summary>
     /// <exception cref="NotSupportedException">An unknown intervention type.</exception>
     /// <exception cref="ArgumentException">A head or layer out of range, or a bad parameter.</exception>
-    public static CallControl? Create(ModelInfo info, IReadOnlyList<IAttentionRowReducer> captures, IReadOnlyList<HeadIntervention> interventions)
+    public static CallControl? Create(ModelInfo info, IReadOnlyList<IAttentionRowReducer> captures, IReadOnlyList<HeadIntervention> interventions, bool finalHidden = false)
     {
-        if (captures.Count == 0 && interventions.Count == 0) return null;
-        var c = new CallControl(info.Layers);
+        if (captures.Count == 0 && interventions.Count == 0 && !finalHidden) return null;
+        var c = new CallControl(info.Layers) { WantFinalHidden = finalHidden };
         foreach (var r in captures)
         {
             ArgumentNullException.ThrowIfNull(r, nameof(captures));

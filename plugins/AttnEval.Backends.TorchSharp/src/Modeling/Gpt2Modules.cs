@@ -162,6 +162,7 @@ internal sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>
         int past = cache?.Length ?? 0;
         positions ??= arange(past, past + ids.shape[1], ScalarType.Int64, ids.device);
         var x = transformer.Forward(ids, positions, mask, cache, control);
+        control?.OfferFinalHidden(x);
         return x.matmul(transformer.TokenEmbedding.t()).to(ScalarType.Float32).MoveToOuterDisposeScope();   // [B, T, V]
     }
 

@@ -75,6 +75,7 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
         int past = cache?.Length ?? 0;
         positions ??= arange(past, past + ids.shape[1], ScalarType.Int64, ids.device);
         var h = model.Forward(ids, positions, mask, cache, control);                                  // [B, T, d]
+        control?.OfferFinalHidden(h);
         var logits = lm_head is null ? h.matmul(model.EmbeddingWeight.t()) : lm_head.forward(h);     // [B, T, V]
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
