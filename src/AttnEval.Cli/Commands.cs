@@ -140,9 +140,10 @@ internal static partial class Commands
         var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
         var metrics = summary["evaluation_metrics"]!.AsArray().Select(x => (string)x!).ToList();
         Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} samples, accuracy {Fmt(summary["accuracy"])}, {summary["n_errors"]} sample errors");
-        Console.WriteLine("method".PadRight(22) + string.Concat(metrics.Select(m => m.PadLeft(10))));
+        int width = Math.Max(22, summary["methods"]!.AsObject().Select(kv => kv.Key.Length + 1).DefaultIfEmpty(0).Max());
+        Console.WriteLine("method".PadRight(width) + string.Concat(metrics.Select(m => m.PadLeft(10))));
         foreach (var (name, node) in summary["methods"]!.AsObject())
-            Console.WriteLine(name.PadRight(22) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10))));
+            Console.WriteLine(name.PadRight(width) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10))));
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }
