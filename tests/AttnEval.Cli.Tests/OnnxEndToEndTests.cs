@@ -57,7 +57,7 @@ public sealed class OnnxEndToEndTests
     }
 
     [SkippableFact]
-    public void Standard_fixture_runs_log_prob_metrics_and_attention_metrics_name_the_missing_output()
+    public void Standard_fixture_runs_log_prob_metrics_and_an_attention_metric_is_refused_before_any_run_folder()
     {
         var fixture = SharedData.Require("models/onnx/tiny-random-gpt2-fp32");
         var work = AttnEvalProcess.FreshWorkDir();
@@ -66,8 +66,9 @@ public sealed class OnnxEndToEndTests
         Samples(work).Should().HaveCount(3).And.OnlyContain(s => s.GetProperty("metrics").GetProperty("perplexity").GetProperty("uncertainty").GetDouble() > 1);
         Directory.Delete(Path.Combine(work, "runs"), true);
         (code, _, stderr) = AttnEvalProcess.Run(work, [.. AttnEvalProcess.PluginArgs(), "run", Recipe(work, fixture, "[ msp, uqac ]")]);
-        code.Should().Be(0, stderr);
-        Samples(work).Should().HaveCount(3).And.OnlyContain(s => s.GetProperty("error").GetString()!.Contains("has no output 'blocks.0.attn.hook_pattern'"));
+        code.Should().Be(2, "bad input: the graph exports no attention");
+        stderr.Should().Contain("metric 'uqac' reads attention rows").And.Contain("delivers none");
+        Directory.Exists(Path.Combine(work, "runs")).Should().BeFalse("the run is refused before its folder is created");
     }
 
     [Fact]

@@ -26,11 +26,12 @@ internal static class RunSetup
         return backend;
     }
 
-    /// <summary>Loads the model, then creates the run folder (or uses the resumed one) and records the model in its manifest.</summary>
+    /// <summary>Loads the model, runs <c>checkModel</c> on it (a refusal there leaves no run folder behind), then creates the run
+    /// folder (or uses the resumed one) and records the model in its manifest.</summary>
     /// <exception cref="RunInputException">The model does not load.</exception>
     /// <exception cref="RunFolderException">The resumed folder belongs to another recipe or model.</exception>
     public static (RunFolder Folder, ILanguageModel Model) Open(IModelBackend backend, Recipe recipe, string? resumeDir,
-        IEnumerable<object> components, IRunObserver observer, CancellationToken ct)
+        IEnumerable<object> components, IRunObserver observer, CancellationToken ct, Action<ILanguageModel>? checkModel = null)
     {
         var yaml = recipe.ToResolvedYaml();
         var folder = resumeDir is null ? null : RunFolder.Resume(resumeDir, yaml);
@@ -40,6 +41,7 @@ internal static class RunSetup
             observer.Status($"loading model {recipe.Model.Path} ({recipe.Model.Backend}, {recipe.Model.Device})");
             try { model = backend.Load(recipe.Model, ct); }
             catch (ModelLoadException e) { throw new RunInputException(e.Message, e); }
+            checkModel?.Invoke(model);
             folder ??= RunFolder.Create(recipe.OutputDir, recipe.Name, yaml, Manifest(recipe, components));
             RecordModel(folder, model.Info);
             return (folder, model);

@@ -52,7 +52,8 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
 
         var backend = RunSetup.Backend(catalog, recipe);
         var (folder, model) = RunSetup.Open(backend, recipe, resumeDir,
-            estimators.Select(e => (object)e.Estimator).Concat(judge is null ? [] : [judge]), _observer, cancellationToken);
+            estimators.Select(e => (object)e.Estimator).Concat(judge is null ? [] : [judge]), _observer, cancellationToken,
+            m => CheckAttention(recipe, m, estimators));
         try
         {
             var needs = estimators.Aggregate(MetricNeeds.None, (a, e) => a | e.Estimator.Needs);
@@ -79,6 +80,19 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         folder.WriteJson(RunFolder.SummaryFile, summary);
         _writeReport(folder.Path);
         return folder.Path;
+    }
+
+    /// <summary>Refuses, before any run folder exists, a recipe whose estimators read attention rows on a model that
+    /// cannot deliver them (e.g. an ONNX graph exported with <c>--layers none</c>): otherwise every sample would record
+    /// the same error.</summary>
+    private static void CheckAttention(Recipe recipe, ILanguageModel model, IEnumerable<(string Name, ISampleEstimator Estimator)> estimators)
+    {
+        if (model.SupportsAttentionCapture) return;
+        var needing = estimators.Where(e => e.Estimator.Needs.HasFlag(MetricNeeds.AttentionRows)).Select(e => $"'{e.Name}'").ToList();
+        if (needing.Count > 0)
+            throw new RunInputException($"{recipe.SourceFile}: metric{(needing.Count > 1 ? "s" : "")} {string.Join(", ", needing)} read{(needing.Count > 1 ? "" : "s")} attention rows, " +
+                $"but model '{recipe.Model.Path}' ({recipe.Model.Backend}) delivers none (an ONNX graph exported without attention outputs?); " +
+                "drop the metric or use a model that exposes blocks.{l}.attn.hook_pattern");
     }
 
     private ISampleEstimator CreateEstimator(MetricSpec m) =>
