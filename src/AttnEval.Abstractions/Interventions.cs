@@ -12,8 +12,9 @@ public abstract record HeadIntervention(HeadId Head)
     /// <summary>Absolute query position (0-based token index in the sequence) from which the operator acts; the rows
     /// of earlier queries are computed as without it. 0 (default) = every position. Wu et al.'s masking experiment acts
     /// on the decode steps only, which is <c>FromPosition = prompt length − 1</c> (the last prompt token is the first
-    /// query of decoding; specs/head-methods.md §1.4, <c>mask_phase: decode</c>). A backend that cannot act on a
-    /// subset of positions throws <see cref="NotSupportedException"/> for a non-zero value. Added in contract 1.1.</summary>
+    /// query of decoding; specs/head-methods.md §1.4, <c>mask_phase: decode</c>). The torchsharp backend acts per query row,
+    /// the onnx backend splits its graph runs at the position; a backend that cannot act on a subset of positions throws
+    /// <see cref="NotSupportedException"/> for a non-zero value. Added in contract 1.1.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative value.</exception>
     public int FromPosition
     {

@@ -104,15 +104,17 @@ internal sealed class OnnxLanguageModel : ILanguageModel
     /// stays within <see cref="BlockBudgetBytes"/>.</summary>
     private float[] Prefill(int[] ids, int n, int t, KvCache cache, CallPlan call, bool allPositions, CancellationToken ct)
     {
-        if (!call.Captures) return Forward(ids, n, t, cache, call, allPositions);
         long rowBytes = (long)n * Info.Heads * t * sizeof(float);
-        int chunk = (int)Math.Clamp(BlockBudgetBytes / Math.Max(1, rowBytes), 1, t);
-        if (chunk >= t) return Forward(ids, n, t, cache, call, allPositions);
+        int chunk = call.Captures ? (int)Math.Clamp(BlockBudgetBytes / Math.Max(1, rowBytes), 1, t) : t;
+        if (chunk >= t && !call.Boundaries.Any(b => b > 0 && b < t)) return Forward(ids, n, t, cache, call, allPositions);
         var parts = new List<float[]>();
-        for (int q0 = 0; q0 < t; q0 += chunk)
+        for (int q0 = 0, c; q0 < t; q0 += c)
         {
             ct.ThrowIfCancellationRequested();
-            int c = Math.Min(chunk, t - q0);
+            // a chunk ends at the capture budget or where an intervention starts acting (FromPosition), whichever comes first
+            int end = Math.Min(t, q0 + chunk);
+            foreach (var b in call.Boundaries) if (b > q0 && b < end) end = b;
+            c = end - q0;
             var part = new int[n * c];
             for (int k = 0; k < n; k++) Array.Copy(ids, k * t + q0, part, k * c, c);
             var logits = Forward(part, n, c, cache, call, allPositions);
@@ -142,7 +144,7 @@ internal sealed class OnnxLanguageModel : ILanguageModel
                 Add(DecoderGraph.PositionIds, IntTensor(pt, pos, [n, t]));
             }
             for (int i = 0; i < cache.Names.Count; i++) Add(cache.Names[i], cache.Values[i], own: false);
-            if (call.Controls is { } ctl)
+            if (call.ControlsAt(past, t) is { } ctl)
             {
                 int l = Info.Layers, h = Info.Heads;
                 Add(DecoderGraph.QScale, OrtValue.CreateTensorValueFromMemory(ctl.QScale, [l, h]));
@@ -243,10 +245,31 @@ internal sealed class OnnxLanguageModel : ILanguageModel
     {
         private readonly Dictionary<int, List<IAttentionRowReducer>> _reducers = new();
 
+        private readonly Dictionary<int, Controls?> _controlsByActive = new();
+        private IReadOnlyList<HeadIntervention> _interventions = [];
+        private OnnxLanguageModel? _model;
+
         public List<int> PatternLayers { get; } = [];
         public bool Captures => PatternLayers.Count > 0;
-        public Controls? Controls { get; private set; }
         public bool[]? Finished { get; set; }
+
+        /// <summary>Positions where an intervention starts acting (its <see cref="HeadIntervention.FromPosition"/>); a graph run
+        /// never spans one, so each run has one set of controls.</summary>
+        public IReadOnlyList<int> Boundaries { get; private set; } = [];
+
+        /// <summary>The controls of a run over positions <c>[past, past + t)</c>: the interventions acting from <c>past</c> on,
+        /// or null when none does (the graph's identity defaults).</summary>
+        /// <exception cref="InvalidOperationException">The run spans a boundary (a bug in the caller's chunking).</exception>
+        public Controls? ControlsAt(int past, int t)
+        {
+            if (_interventions.Count == 0) return null;
+            if (Boundaries.Any(b => b > past && b < past + t))
+                throw new InvalidOperationException($"internal: a graph run over positions [{past}, {past + t}) spans an intervention boundary");
+            int active = _interventions.Count(iv => iv.FromPosition <= past);
+            if (!_controlsByActive.TryGetValue(active, out var c))
+                _controlsByActive[active] = c = active == 0 ? null : Controls.Build(_model!, _interventions.Where(iv => iv.FromPosition <= past).ToList());
+            return c;
+        }
 
         /// <exception cref="NotSupportedException">A reducer wants a layer whose pattern is not a graph output, or an intervention
         /// needs control inputs the graph lacks, or the intervention kind is not supported.</exception>
@@ -269,7 +292,13 @@ internal sealed class OnnxLanguageModel : ILanguageModel
                 }
             }
             plan.PatternLayers.AddRange(plan._reducers.Keys.Order());
-            if (interventions.Count > 0) plan.Controls = Controls.Build(m, interventions);
+            if (interventions.Count > 0)
+            {
+                Controls.Build(m, interventions);                    // every check (types, heads, parameters) before any run
+                plan._model = m;
+                plan._interventions = interventions.OrderBy(iv => iv.FromPosition).ToList();
+                plan.Boundaries = interventions.Select(iv => iv.FromPosition).Where(b => b > 0).Distinct().Order().ToList();
+            }
             return plan;
         }
 
@@ -307,8 +336,6 @@ internal sealed class OnnxLanguageModel : ILanguageModel
                 ArgumentNullException.ThrowIfNull(iv, nameof(interventions));
                 if (!InterventionTypes.Contains(iv.GetType()))
                     throw new NotSupportedException($"intervention {iv.GetType().Name} is not supported by the onnx backend (supported: {string.Join(", ", InterventionTypes.Select(x => x.Name))}).");
-                if (iv.FromPosition != 0)
-                    throw new NotSupportedException($"intervention {iv} acts from position {iv.FromPosition}; the onnx backend applies interventions to every position (use FromPosition 0, or the torchsharp backend).");
                 if (iv.Head.Layer < 0 || iv.Head.Layer >= l || iv.Head.Head < 0 || iv.Head.Head >= h)
                     throw new ArgumentException($"intervention {iv} names head {iv.Head}, outside {l} layers × {h} heads.", nameof(interventions));
                 int at = iv.Head.Layer * h + iv.Head.Head;
