@@ -52,7 +52,18 @@ internal static partial class Commands
                 PrintRobustnessSummary(runDir);
             }
             else if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
-            else PrintAnalysisSummary(runDir);
+            else
+            {
+                PrintAnalysisSummary(runDir);
+                // A head analysis that failed as a whole is a failed run (its records and the others' results are kept).
+                var failed = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))?["analyses"]?.AsObject()
+                    .Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList() ?? [];
+                if (failed.Count > 0)
+                {
+                    Console.Error.WriteLine($"attneval: analysis {string.Join(", ", failed.Select(f => $"'{f}'"))} failed; see {Path.Combine(runDir, RunFolder.SummaryFile)}");
+                    return Cli.Failed;
+                }
+            }
             return Cli.Ok;
         }
         catch (RecipeException e)
@@ -122,7 +133,7 @@ internal static partial class Commands
     {
         try
         {
-            Console.WriteLine(AttnEval.Reporting.RunReport.Write(runDir, FigureWarning));
+            Console.WriteLine(AttnEval.Reporting.RunReport.Write(Path.GetFullPath(runDir), FigureWarning));
             return Cli.Ok;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
@@ -190,7 +201,9 @@ internal static partial class Commands
         foreach (var (name, node) in summary["analyses"]?.AsObject() ?? [])
         {
             var top = node?["top"]?.AsArray().Take(5).Select(t => $"{t!["head"]} {Fmt(t["score"])}") ?? [];
-            Console.WriteLine($"{name.PadRight(22)} {node?["status"]}  top: {string.Join(", ", top)}{(node?["error"] is { } e ? "  " + e : "")}");
+            Console.WriteLine(node?["error"] is { } e
+                ? $"{name.PadRight(22)} {node?["status"]}  {e}"
+                : $"{name.PadRight(22)} {node?["status"]}  top: {string.Join(", ", top)}");
         }
         foreach (var (name, node) in summary["scorers"]?.AsObject() ?? [])
         {

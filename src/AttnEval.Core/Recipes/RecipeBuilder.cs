@@ -325,8 +325,11 @@ internal sealed class RecipeBuilder
                 problems = true;
                 continue;
             }
+            int before = _errors.Count;
             var values = ReadOptions(options, factory.Options, $"metrics.{name}", "name", options?.Pos ?? nameNode.Pos);
-            result.Add(new MetricSpec(name, new OptionValues(values)));
+            var spec = new MetricSpec(name, new OptionValues(values));
+            if (_errors.Count == before) CheckCreate(factory, spec, options?.Pos ?? nameNode.Pos);
+            result.Add(spec);
         }
 
         if (result.Count == 0 && !problems && kind is RecipeKind.Uncertainty or RecipeKind.HeadAttribution or RecipeKind.DataScoring)
@@ -578,6 +581,30 @@ internal sealed class RecipeBuilder
     };
 
     // ---------------------------------------------------------------- primitives
+
+    /// <summary>Builds the metric once with its options, so that checks only the plugin can make (a head name, a condition
+    /// string, a URL) are reported here, at the metric's position, by <c>validate</c> and before any model loads. A
+    /// factory's <c>Create</c> only reads its options; an <see cref="ArgumentException"/> or
+    /// <see cref="InvalidDataException"/> it throws becomes one recipe error.</summary>
+    private void CheckCreate(IMetricFactory factory, MetricSpec spec, SourcePos pos)
+    {
+        try
+        {
+            _ = factory switch
+            {
+                ISampleEstimatorFactory f => (object)f.Create(spec.Options),
+                IHeadAnalysisFactory f => f.Create(spec.Options),
+                IDataScorerFactory f => f.Create(spec.Options),
+                IAgentEvaluationFactory f => f.Create(spec.Options),
+                _ => null,
+            };
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FormatException)
+        {
+            var message = e is ArgumentException { ParamName: not null } ae ? ae.Message.Replace($" (Parameter '{ae.ParamName}')", "", StringComparison.Ordinal) : e.Message;
+            Error(pos, message.StartsWith($"metrics.{spec.Name}", StringComparison.Ordinal) ? message : $"metrics.{spec.Name}: {message}");
+        }
+    }
 
     private void Error(SourcePos pos, string message)
     {

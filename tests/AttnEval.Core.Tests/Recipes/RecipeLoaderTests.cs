@@ -549,6 +549,16 @@ public sealed class RecipeLoaderTests : IDisposable
             $"5:78: metrics.attention-influence.haystack: folder 'corpora/c.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})");
     }
 
+    [Fact]
+    public void What_only_the_plugin_can_check_is_reported_at_the_metric_before_any_model_loads()
+    {
+        const string head = "name: h\nkind: head-attribution\nmodel: { path: ../model }\n";
+        _dir.Loader().Load(_dir.Write("recipes/ok.yaml", head + "metrics: [{ name: picky-heads, heads: [0-3] }]\n"), [])
+            .Metrics.Single().Name.Should().Be("picky-heads");
+        var e = _dir.Fails(_dir.Write("recipes/bad.yaml", head + "metrics:\n  - { name: picky-heads, heads: [x] }\n"));
+        e.Errors.Should().ContainSingle().Which.Should().Be(new RecipeError(_dir.P("recipes/bad.yaml"), 5, 5, "metrics.picky-heads.heads[0]: 'x' is not a head"));
+    }
+
     [Theory]
     [InlineData("temprature", "temperature")]
     [InlineData("modle", "model")]

@@ -23,6 +23,7 @@ internal static class TestCatalog
                 new OptionSpec("top_k", OptionType.Integer, 20, "heads reported") { Min = 1 },
                 new OptionSpec("needle", OptionType.String, null, "needle text") { Required = true },
                 new OptionSpec("thresholds", OptionType.NumberList, new[] { 0.1, 0.5 }, "score thresholds") { Min = 0, Max = 1 }),
+            Picky(),
             Metric<IDataScorerFactory>("attention-influence", MetricKind.DataScorer,
                 new OptionSpec("sources", OptionType.StringList, new[] { "web" }, "corpus parts"),
                 new OptionSpec("corpus", OptionType.FilePath, "dataset", "a JSONL corpus or 'dataset'") { AllowedValues = ["dataset"] },
@@ -41,6 +42,17 @@ internal static class TestCatalog
         factory.Kind.Returns(kind);
         factory.Description.Returns(name + " (fake)");
         factory.Options.Returns(options);
+        return factory;
+    }
+
+    /// <summary>A head analysis whose factory refuses the head "x" the way plugins refuse what only they can check.</summary>
+    private static IMetricFactory Picky()
+    {
+        var factory = (IHeadAnalysisFactory)Metric<IHeadAnalysisFactory>("picky-heads", MetricKind.HeadAnalysis,
+            new OptionSpec("heads", OptionType.StringList, null, "heads to leave out"));
+        factory.Create(Arg.Any<OptionValues>()).Returns(c => ((OptionValues)c[0]).GetStringList("heads").Contains("x")
+            ? throw new ArgumentException("metrics.picky-heads.heads[0]: 'x' is not a head", "options")
+            : Substitute.For<IHeadAnalysis>());
         return factory;
     }
 
