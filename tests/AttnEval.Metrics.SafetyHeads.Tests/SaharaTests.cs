@@ -104,6 +104,30 @@ public sealed class SaharaTests
         evals.Where(r => (string)r["arm"]! == "none" && (string)r["label"]! == "flagged")
             .Should().AllSatisfy(r => { r["refused"].Should().Be(true); r["refusal_keyword"].Should().Be("I cannot"); });
         model.GenerateCalls.Should().Be(40);
+
+        var reading = (IReadOnlyDictionary<string, object?>)result.Summary["reading"]!;
+        reading["sahara_compliance_gain"].Should().Be(1.0);
+        reading["random_compliance_gain_mean"].Should().Be(0.0);
+        reading["benign_change"].Should().Be(0.0);
+        reading["benign_measure"].Should().Be("exact answers");
+        reading["degenerate"].Should().Be(false);
+        ((string)result.Summary["representation"]!).Should().Contain("the backend has no final hidden states");
+    }
+
+    [Fact]
+    public void Excluded_heads_are_neither_searched_nor_drawn_at_random()
+    {
+        var (_, context, _, _) = Setup();
+        var result = new SafetyHeadAnalysis(Options with { ExcludeHeads = [SafetyFakeModel.A] }).Run(context);
+        var set = ((IEnumerable<string>)result.Summary["sahara_heads"]!).ToList();
+        set.Should().NotContain("1-2").And.StartWith("2-0", "without A the largest angle is B's");
+        var ablation = (IReadOnlyDictionary<string, object?>)result.Summary["ablation"]!;
+        ((IEnumerable<string>)ablation["random_heads"]!).Should().AllSatisfy(s => s.Split(' ').Should().NotContain("1-2"));
+        ablation["named"].Should().Be(0.0, "the fake complies only when both A and B are ablated");
+        ((IEnumerable<string>)result.Summary["excluded_heads"]!).Should().Equal("1-2");
+        var reading = (IReadOnlyDictionary<string, object?>)result.Summary["reading"]!;
+        reading["sahara_compliance_gain"].Should().Be(0.0);
+        reading["degenerate"].Should().Be(false);
     }
 
     [Fact]
