@@ -105,6 +105,21 @@ public sealed class RetrievalScoreTests
     }
 
     [Fact]
+    public void Options_default_to_decode_phase_masking_and_refuse_a_malformed_excluded_head()
+    {
+        var factory = new RetrievalHeadsFactory();
+        var values = factory.Options.ToDictionary(o => o.Key, o => o.Default);
+        var o = RetrievalHeadOptions.From(new OptionValues(values));
+        o.MaskPhase.Should().Be("decode", "the reference masks the decode steps only");
+        o.AblationExclude.Should().BeEmpty();
+        values["ablation_exclude"] = new List<object?> { "0-3", "L2H1" };
+        RetrievalHeadOptions.From(new OptionValues(values)).AblationExclude.Should().Equal(new HeadId(0, 3), new HeadId(2, 1));
+        values["ablation_exclude"] = new List<object?> { "0-3", "x-y" };
+        FluentActions.Invoking(() => factory.Create(new OptionValues(values))).Should().Throw<ArgumentException>()
+            .WithMessage("metrics.retrieval-heads.ablation_exclude[1]: 'x-y' is not a head (expected \"layer-head\", e.g. \"0-3\")");
+    }
+
+    [Fact]
     public void Ablation_check_draws_distinct_random_heads_outside_the_excluded_set_and_reports_spread()
     {
         var info = new ModelInfo("toy", 2, 4, 4, 16, 10, 64, "float32", "cpu");
