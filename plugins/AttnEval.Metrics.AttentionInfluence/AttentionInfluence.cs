@@ -58,8 +58,7 @@ public sealed class AttentionInfluenceFactory : IDataScorerFactory
         GroupField = o.GetString("group_field", "domain"),
         SelectPercent = o.GetDouble("select_percent", 20),
         AblationDraws = o.GetInt("ablation_draws", 5),
-        AblationExclude = o.GetStringList("ablation_exclude").Select((h, i) => HeadId.TryParse(h, out var id) ? id
-            : throw new ArgumentException($"metrics.attention-influence.ablation_exclude[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList(),
+        AblationExclude = AblationCheck.ParseHeads(o.GetStringList("ablation_exclude"), "metrics.attention-influence.ablation_exclude"),
         CheckDocuments = o.GetInt("check_documents", 64),
     });
 }

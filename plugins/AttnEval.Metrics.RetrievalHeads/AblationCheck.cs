@@ -44,6 +44,26 @@ public sealed record AblationResult(int K, IReadOnlyList<HeadId> Named, double B
 /// <summary>Runs <see cref="AblationResult"/> checks.</summary>
 public static class AblationCheck
 {
+    /// <summary>Reads a list option of head names (<c>"l-h"</c> or <c>"L{l}H{h}"</c>), such as the heads kept out of the random draws.</summary>
+    /// <param name="names">The option's values.</param>
+    /// <param name="option">The option's recipe path for the message, e.g. <c>metrics.retrieval-heads.ablation_exclude</c>.</param>
+    /// <exception cref="ArgumentException">A value that is not a head name; the message names the option and index.</exception>
+    public static IReadOnlyList<HeadId> ParseHeads(IReadOnlyList<string> names, string option) =>
+        names.Select((h, i) => HeadId.TryParse(h, out var id) ? id
+            : throw new ArgumentException($"{option}[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList();
+
+    /// <summary>Refuses heads outside the model's L × H (known only once the model is loaded).</summary>
+    /// <param name="model">The model's shape.</param>
+    /// <param name="heads">Heads named by an option.</param>
+    /// <param name="what">Analysis and option for the message, e.g. <c>safety-heads: exclude_heads</c>.</param>
+    /// <exception cref="InvalidDataException">A head outside the model.</exception>
+    public static void RequireInModel(ModelInfo model, IEnumerable<HeadId> heads, string what)
+    {
+        foreach (var h in heads)
+            if (h.Layer >= model.Layers || h.Head >= model.Heads)
+                throw new InvalidDataException($"{what} names head {h}, outside {model.Layers} layers × {model.Heads} heads");
+    }
+
     /// <summary><paramref name="k"/> distinct heads drawn uniformly from the model's heads outside <paramref name="exclude"/>
     /// (the reference script assumes 32×32; this uses the model's L×H).</summary>
     /// <exception cref="ArgumentException">Fewer than <paramref name="k"/> heads remain.</exception>

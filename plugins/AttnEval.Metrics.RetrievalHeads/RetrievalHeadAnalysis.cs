@@ -141,8 +141,7 @@ public sealed record RetrievalHeadOptions
             AblationTrials = o.GetInt("ablation_trials", 0),
             AblationExcludeTop = o.GetInt("ablation_exclude_top", 100),
             MaskPhase = o.GetString("mask_phase", "decode"),
-            AblationExclude = o.GetStringList("ablation_exclude").Select((h, i) => HeadId.TryParse(h, out var id) ? id
-                : throw new ArgumentException($"metrics.retrieval-heads.ablation_exclude[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList(),
+            AblationExclude = AblationCheck.ParseHeads(o.GetStringList("ablation_exclude"), "metrics.retrieval-heads.ablation_exclude"),
         };
     }
 }
@@ -226,8 +225,7 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
         AblationResult? ablation = null;
         if (checkTrials.Count > 0 && success > 0)
         {
-            foreach (var h in Options.AblationExclude)
-                if (h.Layer >= info.Layers || h.Head >= info.Heads) throw new InvalidDataException($"retrieval-heads: ablation_exclude names head {h}, outside {info.Layers} layers × {info.Heads} heads");
+            AblationCheck.RequireInModel(info, Options.AblationExclude, "retrieval-heads: ablation_exclude");
             var exclude = ranked.Take(Math.Max(Options.AblationExcludeTop, k)).ToList();
             if (nHeads - exclude.Union(Options.AblationExclude).Count() < k) exclude = ranked.Take(k).ToList();
             exclude = exclude.Union(Options.AblationExclude).ToList();

@@ -84,8 +84,7 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
         }
 
         var artifacts = new List<string>();
-        foreach (var h in Options.ExcludeHeads)
-            if (h.Layer >= info.Layers || h.Head >= info.Heads) throw new InvalidDataException($"safety-heads: exclude_heads names head {h}, outside {info.Layers} layers × {info.Heads} heads");
+        AblationCheck.RequireInModel(info, Options.ExcludeHeads, "safety-heads: exclude_heads");
         var steps = SaharaSearch.Run(info.AllHeads().Except(Options.ExcludeHeads).ToList(), Options.SaharaSteps, Score,
             resumed: k => ResumedStep(context, k, search, kl),
             stepDone: step =>

@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Metrics.RetrievalHeads;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AttnEval.Metrics.SafetyHeads;
@@ -137,8 +138,7 @@ public sealed record SafetyHeadOptions
         ShortResponseChars = o.GetInt("short_response_chars", 32),
         ExtraRefusalKeywords = o.GetStringList("extra_refusal_keywords"),
         AblationDraws = o.GetInt("ablation_draws", 5),
-        ExcludeHeads = o.GetStringList("exclude_heads").Select((h, i) => HeadId.TryParse(h, out var id) ? id
-            : throw new ArgumentException($"metrics.safety-heads.exclude_heads[{i}]: '{h}' is not a head (expected \"layer-head\", e.g. \"0-3\")")).ToList(),
+        ExcludeHeads = AblationCheck.ParseHeads(o.GetStringList("exclude_heads"), "metrics.safety-heads.exclude_heads"),
         BenignTolerance = o.GetDouble("benign_tolerance", 0.1),
     };
 }

@@ -164,14 +164,24 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         var answerSet = answerSources.ToHashSet();
         var nonAnswer = chain.Where(e => !answerSet.Contains(e.SourceId)).ToList();
 
-        // §1.6 similarity filtering: sim-mean cosine of final hidden states h_{s+1} against the answer tokens' h_a (one
-        // extra teacher-forced pass), or the backtracking score when asked or when the backend has no hidden states.
+        // One teacher-forced pass over prompt + answer serves both the §1.6 hidden states and the §1.7 top-k candidates.
+        bool useHidden = settings.UseHiddenStates && context.Model.SupportsFinalHidden;
+        bool ensemble = settings.Variant == ChainVariant.EnsMarginal;
+        var originalPass = useHidden || ensemble
+            ? context.Model.Score(new ScoreRequest
+            {
+                Tokens = context.PromptTokens.Concat(tokens).ToArray(), From = n,
+                TopLogProbs = ensemble ? settings.TopAlternatives : 0, CaptureFinalHidden = useHidden,
+            })
+            : null;
+
+        // §1.6 similarity filtering: sim-mean cosine of final hidden states h_{s+1} against the answer tokens' h_a, or the
+        // backtracking score when asked or when the backend has no hidden states.
         Func<ChainEntry, double>? similarity = null;
         string similaritySource = "attention";
-        if (settings.UseHiddenStates && context.Model.SupportsFinalHidden)
+        if (useHidden)
         {
-            var all = context.PromptTokens.Concat(tokens).ToList();
-            var hidden = context.Model.Score(new ScoreRequest { Tokens = all, From = all.Count, CaptureFinalHidden = true }).FinalHidden
+            var hidden = originalPass!.FinalHidden
                 ?? throw new InvalidOperationException("uqac: the backend says it supports final hidden states but returned none");
             var answerStates = Enumerable.Range(first, last - first + 1).Select(a => hidden[n + a]).ToList();
             similarity = e => ChainMath.MeanCosine(hidden[n + e.SourceId + 1], answerStates);
@@ -202,7 +212,7 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         double confidence;
         if (settings.Variant == ChainVariant.EnsMarginal)
         {
-            var (marginal, variants, answerProb) = EnsembleMarginal(context, kept, first, last);
+            var (marginal, variants, answerProb) = EnsembleMarginal(context, originalPass!, kept, first, last);
             details["ens_marginal"] = marginal;
             details["variants"] = variants;
             details["p_answer"] = answerProb;
@@ -219,13 +229,12 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         return new SampleEstimate(-confidence, confidence) { Details = details };
     }
 
-    /// <summary>§1.7–§1.8: one teacher-forced pass with top-k scores for the original, one per alternative.</summary>
-    private (double Marginal, int Variants, double AnswerProbability) EnsembleMarginal(EstimationContext context, IReadOnlyList<ChainEntry> kept, int first, int last)
+    /// <summary>§1.7–§1.8: the original's teacher-forced pass with top-k scores (<paramref name="scores"/>), one pass per alternative.</summary>
+    private (double Marginal, int Variants, double AnswerProbability) EnsembleMarginal(EstimationContext context, TokenScores scores, IReadOnlyList<ChainEntry> kept, int first, int last)
     {
         var model = context.Model;
         int n = context.PromptTokens.Count;
         var original = context.PromptTokens.Concat(context.Answer.Tokens).ToArray();
-        var scores = model.Score(new ScoreRequest { Tokens = original, From = n, TopLogProbs = settings.TopAlternatives });
         if (scores.TopK is null)
             throw new InvalidOperationException("uqac: the backend returned no top-k log-probabilities for the teacher-forced pass");
 

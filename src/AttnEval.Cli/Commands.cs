@@ -54,10 +54,8 @@ internal static partial class Commands
             else if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
             else
             {
-                PrintAnalysisSummary(runDir);
                 // A head analysis that failed as a whole is a failed run (its records and the others' results are kept).
-                var failed = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))?["analyses"]?.AsObject()
-                    .Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList() ?? [];
+                var failed = PrintAnalysisSummary(runDir);
                 if (failed.Count > 0)
                 {
                     Console.Error.WriteLine($"attneval: analysis {string.Join(", ", failed.Select(f => $"'{f}'"))} failed; see {Path.Combine(runDir, RunFolder.SummaryFile)}");
@@ -194,7 +192,8 @@ internal static partial class Commands
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }
 
-    private static void PrintAnalysisSummary(string runDir)
+    /// <summary>Prints the analyses and scorers of a head-attribution or data-scoring run; returns the analyses that failed.</summary>
+    private static List<string> PrintAnalysisSummary(string runDir)
     {
         var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
         Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} records, {summary["n_errors"]} with errors");
@@ -213,6 +212,7 @@ internal static partial class Commands
         }
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
+        return (summary["analyses"]?.AsObject() ?? []).Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList();
     }
 
     private static string Fmt(System.Text.Json.Nodes.JsonNode? n) =>

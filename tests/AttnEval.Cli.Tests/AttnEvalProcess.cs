@@ -39,6 +39,15 @@ internal static class AttnEvalProcess
         return (p.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
     }
 
+    /// <summary>Runs a recipe of the repository's <c>recipes/</c> from the repository root, as a user would, writing its run
+    /// folder under <paramref name="output"/>; asserts exit code 0 and returns the run folder.</summary>
+    public static string RunRepoRecipe(string output, string recipe, params string[] extra)
+    {
+        var (code, stdout, stderr) = Run(SharedData.RepoRoot, ["run", recipe, "--set", $"output.dir={output}", .. extra, .. PluginArgs()]);
+        code.Should().Be(0, stdout + stderr);
+        return Directory.GetDirectories(output).Single();
+    }
+
     /// <summary>A fresh temporary folder with a copy of the test data.</summary>
     public static string FreshWorkDir()
     {

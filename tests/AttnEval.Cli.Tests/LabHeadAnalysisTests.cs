@@ -15,10 +15,7 @@ public sealed class LabHeadAnalysisTests
         var output = Path.Combine(Path.GetTempPath(), "attneval-labheads-" + Guid.NewGuid().ToString("N")[..10]);
         try
         {
-            var (code, stdout, stderr) = AttnEvalProcess.Run(SharedData.RepoRoot,
-                ["run", recipe, "--set", $"output.dir={output}", .. extra, .. AttnEvalProcess.PluginArgs()]);
-            code.Should().Be(0, stdout + stderr);
-            var dir = Directory.GetDirectories(output).Single();
+            var dir = AttnEvalProcess.RunRepoRecipe(output, recipe, extra);
             return JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
         }
         finally

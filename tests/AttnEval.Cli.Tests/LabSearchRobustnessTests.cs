@@ -11,13 +11,7 @@ namespace AttnEval.Cli.Tests;
 [Collection("attneval processes")]
 public sealed class LabSearchRobustnessTests
 {
-    private static string RunOnce(string output)
-    {
-        var (code, stdout, stderr) = AttnEvalProcess.Run(SharedData.RepoRoot,
-            ["run", "recipes/search-robustness.yaml", "--limit", "50", "--set", $"output.dir={output}", .. AttnEvalProcess.PluginArgs()]);
-        code.Should().Be(0, stdout + stderr);
-        return Directory.GetDirectories(output).Single();
-    }
+    private static string RunOnce(string output) => AttnEvalProcess.RunRepoRecipe(output, "recipes/search-robustness.yaml", "--limit", "50");
 
     [Fact]
     public void The_lab_agent_is_accurate_when_clean_is_hurt_by_distractors_and_counterfactuals_and_runs_deterministically()

@@ -265,6 +265,8 @@ internal sealed class OnnxLanguageModel : ILanguageModel
             if (_interventions.Count == 0) return null;
             if (Boundaries.Any(b => b > past && b < past + t))
                 throw new InvalidOperationException($"internal: a graph run over positions [{past}, {past + t}) spans an intervention boundary");
+            // the interventions acting at `past` are those with FromPosition ≤ past, so their count names the set; they are
+            // composed in request order
             int active = _interventions.Count(iv => iv.FromPosition <= past);
             if (!_controlsByActive.TryGetValue(active, out var c))
                 _controlsByActive[active] = c = active == 0 ? null : Controls.Build(_model!, _interventions.Where(iv => iv.FromPosition <= past).ToList());
@@ -294,9 +296,10 @@ internal sealed class OnnxLanguageModel : ILanguageModel
             plan.PatternLayers.AddRange(plan._reducers.Keys.Order());
             if (interventions.Count > 0)
             {
-                Controls.Build(m, interventions);                    // every check (types, heads, parameters) before any run
+                // every check (types, heads, parameters) before any run; the result is the controls once all act
+                plan._controlsByActive[interventions.Count] = Controls.Build(m, interventions);
                 plan._model = m;
-                plan._interventions = interventions.OrderBy(iv => iv.FromPosition).ToList();
+                plan._interventions = interventions;
                 plan.Boundaries = interventions.Select(iv => iv.FromPosition).Where(b => b > 0).Distinct().Order().ToList();
             }
             return plan;

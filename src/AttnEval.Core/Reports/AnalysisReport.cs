@@ -106,9 +106,8 @@ public static class AnalysisReport
         section["top_columns"] = labelled ? new[] { "rank", "id", "group", "label", "score" } : new[] { "rank", "id", "group", "score" };
         section["top"] = records.Where(r => r["metrics"]?[name]?["score"] is JsonValue)
             .OrderByDescending(r => (double)r["metrics"]![name]!["score"]!).Take(20)
-            .Select((r, i) => labelled
-                ? new[] { (i + 1).ToString(CultureInfo.InvariantCulture), (string?)r["id"] ?? "", (string?)r["group"] ?? "", r["label"]?.ToString() ?? "", Fmt(r["metrics"]![name]!["score"]) }
-                : new[] { (i + 1).ToString(CultureInfo.InvariantCulture), (string?)r["id"] ?? "", (string?)r["group"] ?? "", Fmt(r["metrics"]![name]!["score"]) })
+            .Select((r, i) => new[] { (i + 1).ToString(CultureInfo.InvariantCulture), (string?)r["id"] ?? "", (string?)r["group"] ?? "" }
+                .Concat(labelled ? [r["label"]?.ToString() ?? ""] : []).Append(Fmt(r["metrics"]![name]!["score"])).ToArray())
             .ToList();
         return section;
     }
