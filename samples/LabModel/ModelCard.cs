@@ -138,7 +138,8 @@ internal static class ModelCard
         L("## Tokenizer");
         L();
         L("A SentencePiece-style BPE written as a Hugging Face `tokenizer.json` (spaces as `▁`, byte fallback, no dummy prefix);");
-        L("the backend reads it into Microsoft.ML.Tokenizers' `SentencePieceTokenizer`. Ids 0–2 are `<unk>`, `<s>` (BOS), `</s>`");
+        L("read with Hugging Face BPE semantics like any model's (every split of a piece is listed as a merge at the piece's rank,");
+        L("so Hugging Face's BPE gives the SentencePiece segmentation the model was trained with). Ids 0–2 are `<unk>`, `<s>` (BOS), `</s>`");
         L("(EOS); 3–258 the byte pieces; then `▁`, newline and printable ASCII; then every word of the task templates as one");
         L("piece (built as a prefix chain of merges). Digits are never merged, so numbers are written digit by digit. Keys");
         L("`K00`–`K99` and values `V00`–`V99` (after a space) are single tokens, so that lookup is an induction pattern. Prompts");

@@ -113,7 +113,7 @@ public sealed class OnnxBackend : IModelBackend
             : throw new ModelLoadException($"{path}: {(all.Length == 0 ? "no .onnx file" : $"{all.Length} .onnx files and no model.onnx")} (expected model.onnx, a single .onnx file, or genai_config.json naming the decoder).");
     }
 
-    private static LibraryTokenizer LoadTokenizer(string dir, ModelSource source, ModelDescription desc)
+    private static ITokenizerDetails LoadTokenizer(string dir, ModelSource source, ModelDescription desc)
     {
         string? bin = source.Tokenizer is { } tp && File.Exists(tp) && tp.EndsWith(".bin", StringComparison.OrdinalIgnoreCase) ? tp
             : File.Exists(Path.Combine(dir, "tokenizer.bin")) ? Path.Combine(dir, "tokenizer.bin") : null;

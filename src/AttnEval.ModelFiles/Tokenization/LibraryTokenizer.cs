@@ -4,7 +4,7 @@ using Microsoft.ML.Tokenizers;
 namespace AttnEval.ModelFiles.Tokenization;
 
 /// <summary><see cref="ITokenizer"/> over a Microsoft.ML.Tokenizers tokenizer (which never adds BOS itself).</summary>
-public sealed class LibraryTokenizer : ITokenizer
+public sealed class LibraryTokenizer : ITokenizerDetails
 {
     private readonly Tokenizer _inner;
     private readonly HashSet<int> _special;
@@ -12,7 +12,7 @@ public sealed class LibraryTokenizer : ITokenizer
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     /// <param name="inner">The library tokenizer; it must not add BOS/EOS itself.</param>
-    /// <param name="vocabSize">The model's vocabulary size (ids ≥ it are dropped when decoding).</param>
+    /// <param name="vocabSize">The model's vocabulary size (decoding an id ≥ it is an error).</param>
     /// <param name="bosId">Beginning-of-sequence id, or null.</param>
     /// <param name="eosId">End-of-sequence id, or null.</param>
     /// <param name="stopIds">Ids that end generation (EOS is added).</param>
@@ -50,7 +50,24 @@ public sealed class LibraryTokenizer : ITokenizer
     }
 
     /// <inheritdoc />
-    public string Decode(IEnumerable<int> ids) => _inner.Decode(ids.Where(i => !_special.Contains(i) && i >= 0 && i < VocabSize)) ?? "";
+    public string Decode(IEnumerable<int> ids) => Decode(ids, skipSpecialTokens: true);
+
+    /// <inheritdoc />
+    public string Decode(IEnumerable<int> ids, bool skipSpecialTokens)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var kept = new List<int>();
+        foreach (var i in ids)
+        {
+            if (i < 0 || i >= VocabSize) throw new ArgumentOutOfRangeException(nameof(ids), i, $"token id {i} is outside the vocabulary of {VocabSize}.");
+            if (!(skipSpecialTokens && _special.Contains(i))) kept.Add(i);
+        }
+        return _inner.Decode(kept) ?? "";
+    }
+
+    /// <inheritdoc />
+    public string TokenString(int id) => id >= 0 && id < VocabSize ? _tokenText(id)
+        : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} is outside the vocabulary of {VocabSize}.");
 
     /// <inheritdoc />
     public string TokenText(int id) => id < 0 || id >= VocabSize ? "" : _tokenText(id);
