@@ -51,7 +51,7 @@ internal static class Cli
 
         var root = new RootCommand("attneval — read a language model's attention to judge its answers and its parts")
         {
-            run, validate, list, report, bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(),
+            run, validate, list, report, bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(), TokenizeCommand.Build(),
         };
         root.Options.Add(plugins);
         root.SetAction(_ => Help(root));

@@ -27,6 +27,9 @@ public enum ChatFormat
     Llama3,
     /// <summary><c>chatml</c>: <c>&lt;|im_start|&gt;role ... &lt;|im_end|&gt;</c>.</summary>
     ChatMl,
+    /// <summary><c>auto</c>: the model's own Jinja chat template (<c>chat_template.jinja</c>, or <c>chat_template</c> of its
+    /// <c>tokenizer_config.json</c>), rendered and tokenized as Hugging Face's <c>apply_chat_template</c> does.</summary>
+    Auto,
 }
 
 /// <summary>Recipe spellings of <see cref="RecipeKind"/> and <see cref="ChatFormat"/>.</summary>
@@ -48,6 +51,7 @@ public static class RecipeNames
         ChatFormat.None => "none",
         ChatFormat.Llama3 => "llama3",
         ChatFormat.ChatMl => "chatml",
+        ChatFormat.Auto => "auto",
         _ => throw new ArgumentOutOfRangeException(nameof(chat), chat, null),
     };
 
@@ -68,6 +72,14 @@ public static class RecipeNames
 /// <param name="System">System message for chat formats, or null.</param>
 public sealed record PromptSpec(string Template, ChatFormat Chat = ChatFormat.None, string? System = null)
 {
+    /// <summary>The model's chat template when <see cref="Chat"/> is <see cref="ChatFormat.Auto"/> (read and parsed when
+    /// the recipe is validated); null otherwise.</summary>
+    public Prompts.ChatTemplates.ChatTemplate? ModelTemplate { get; init; }
+
+    /// <summary>True when the built prompt already holds the model's special tokens (a rendered chat template), so it is
+    /// encoded without adding any (as <c>apply_chat_template</c> tokenizes).</summary>
+    public bool HoldsSpecialTokens => Chat == ChatFormat.Auto;
+
     /// <summary>The placeholder field names of <see cref="Template"/>, in order of appearance (repeats kept).</summary>
     public IReadOnlyList<string> Fields => PromptTemplate.Parse(Template, out _).Where(p => p.Field is not null).Select(p => p.Field!).ToList();
 

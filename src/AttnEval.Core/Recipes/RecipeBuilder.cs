@@ -5,6 +5,8 @@ using AttnEval.Abstractions;
 using AttnEval.Core.Datasets;
 using AttnEval.Core.Plugins;
 
+using AttnEval.Core.Prompts.ChatTemplates;
+
 namespace AttnEval.Core.Recipes;
 
 /// <summary>
@@ -76,7 +78,7 @@ internal sealed class RecipeBuilder
         }
         else if (ReadMap(datasetEntry, "dataset") is { } datasetMap) dataset = ReadDataset(datasetMap);
 
-        var prompt = ReadPrompt(ReadMap(top.GetValueOrDefault("prompt"), "prompt"), dataset);
+        var prompt = ReadPrompt(ReadMap(top.GetValueOrDefault("prompt"), "prompt"), dataset, model, kindKnown ? kind : null);
         var generation = ReadGeneration(ReadMap(top.GetValueOrDefault("generation"), "generation"));
         var judge = ReadJudge(top.GetValueOrDefault("judge"));
         var metrics = ReadMetrics(top.GetValueOrDefault("metrics"), kindKnown ? kind : null, kindPos);
@@ -199,7 +201,7 @@ internal sealed class RecipeBuilder
         return value;
     }
 
-    private PromptSpec? ReadPrompt(YMap? map, DatasetSpec? dataset)
+    private PromptSpec? ReadPrompt(YMap? map, DatasetSpec? dataset, ModelSource? model, RecipeKind? kind)
     {
         var keys = Keys(map, "in prompt", PromptKeys);
         var templateEntry = keys.GetValueOrDefault("template");
@@ -212,7 +214,28 @@ internal sealed class RecipeBuilder
         template ??= "{{" + (dataset?.Input ?? "question") + "}}";
         var chat = ReadChoice(keys.GetValueOrDefault("chat"), "prompt.chat", RecipeNames.ChatFormats) ?? "none";
         var system = ReadString(keys.GetValueOrDefault("system"), "prompt.system");
-        return new PromptSpec(template, Enum.GetValues<ChatFormat>().First(c => c.ToRecipeName() == chat), system);
+        var format = Enum.GetValues<ChatFormat>().First(c => c.ToRecipeName() == chat);
+        ChatTemplate? modelTemplate = null;
+        if (format == ChatFormat.Auto && keys.GetValueOrDefault("chat") is { } chatEntry)
+        {
+            if (kind is not null and not RecipeKind.Uncertainty)
+                Error(chatEntry.Value.Pos, $"prompt.chat: auto is applied by uncertainty recipes; kind '{kind.Value.ToRecipeName()}' builds its prompts in its plugin (use none, llama3 or chatml)");
+            else if (model is { Path: var modelPath })
+            {
+                var folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(modelPath) ?? modelPath;
+                try
+                {
+                    modelTemplate = ChatTemplate.FromModelFolder(folder);
+                    if (modelTemplate is null)
+                        Error(chatEntry.Value.Pos, $"prompt.chat: auto, but {folder} has no chat template (neither chat_template.jinja nor chat_template in tokenizer_config.json); expected an instruct model's folder, or chat: none");
+                }
+                catch (Exception e) when (e is ChatTemplateException or IOException or System.Text.Json.JsonException)
+                {
+                    Error(chatEntry.Value.Pos, $"prompt.chat: auto: {e.Message}");
+                }
+            }
+        }
+        return new PromptSpec(template, format, system) { ModelTemplate = modelTemplate };
     }
 
     private GenerationSpec ReadGeneration(YMap? map)

@@ -120,7 +120,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         try
         {
             var prompt = PromptBuilder.Build(recipe.Prompt, sample);
-            var tokens = model.Tokenizer.Encode(prompt, addBos: true);
+            var tokens = model.Tokenizer.Encode(prompt, addBos: !recipe.Prompt.HoldsSpecialTokens);
             var reducers = estimators.Select(e => e.Estimator.Needs.HasFlag(MetricNeeds.AttentionRows) ? e.Estimator.CreateReducer(model.Info, tokens.Count) : null).ToArray();
             var g = recipe.Generation;
             var answer = model.Generate(new GenerationRequest

@@ -68,3 +68,28 @@ public sealed class ChatTemplateTests
         act.Should().Throw<ChatTemplateException>().WithMessage(expected + "*");
     }
 }
+
+/// <summary>The named formats are kept because they are exactly what the models' own templates render.</summary>
+public sealed class NamedChatFormatTests
+{
+    private static string Reference(string family, string? system, string user)
+    {
+        var template = ChatTemplate.FromModelFolder(SharedData.Require(Path.Combine("tokenizers", family)))!;
+        var turns = new List<(string, string)>();
+        if (system is not null) turns.Add(("system", system));
+        turns.Add(("user", user));
+        return template.Render(turns, addGenerationPrompt: true);
+    }
+
+    [SkippableTheory]
+    [InlineData(null, "What is 2+3?")]
+    [InlineData("Answer briefly.", "  What is 2+3?\n")]
+    public void Chatml_is_qwen3s_template(string? system, string user) =>
+        AttnEval.Core.Prompts.PromptBuilder.Wrap(user, AttnEval.Core.Recipes.ChatFormat.ChatMl, system).Should().Be(Reference("qwen3", system, user));
+
+    [SkippableTheory]
+    [InlineData(null, "What is 2+3?")]
+    [InlineData("Answer briefly.", "  What is 2+3?\n")]
+    public void Llama3_is_llama3s_template_after_its_bos(string? system, string user) =>
+        ("<|begin_of_text|>" + AttnEval.Core.Prompts.PromptBuilder.Wrap(user, AttnEval.Core.Recipes.ChatFormat.Llama3, system)).Should().Be(Reference("llama3", system, user));
+}
