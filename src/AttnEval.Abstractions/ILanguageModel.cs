@@ -46,6 +46,10 @@ public interface IModelBackend
     /// <summary>Loads a model.</summary>
     /// <exception cref="ModelLoadException">A missing or malformed file; the message names the file and what was expected.</exception>
     ILanguageModel Load(ModelSource source, CancellationToken cancellationToken = default);
+
+    /// <summary>The keys <see cref="ModelSource.Options"/> (<c>model.options</c> of a recipe) may hold, with type, default,
+    /// range and description; recipe validation rejects any other key and checks the values (contract 1.2; default: none).</summary>
+    IReadOnlyList<OptionSpec> Options => [];
 }
 
 /// <summary>A model could not be loaded; the message names the file, the tensor or key, and what was expected.</summary>

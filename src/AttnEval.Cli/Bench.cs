@@ -6,7 +6,7 @@ namespace AttnEval.Cli;
 
 /// <summary>Settings of <c>attneval bench</c>.</summary>
 internal sealed record BenchOptions(string Model, string Backend, string Device, string DType, string? Tokenizer,
-    int PromptTokens, int NewTokens, int ScoreTokens, int Repeats);
+    int PromptTokens, int NewTokens, int ScoreTokens, int Repeats, int? Threads = null);
 
 internal static partial class Commands
 {
@@ -33,7 +33,8 @@ internal static partial class Commands
             return Cli.BadInput;
         }
         ILanguageModel model;
-        try { model = backend.Load(new ModelSource(o.Model, o.Backend, o.Device, o.DType) { Tokenizer = o.Tokenizer }); }
+        var options = o.Threads is { } t ? new Dictionary<string, string> { ["threads"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture) } : [];
+        try { model = backend.Load(new ModelSource(o.Model, o.Backend, o.Device, o.DType) { Tokenizer = o.Tokenizer, Options = options }); }
         catch (ModelLoadException e) { Console.Error.WriteLine($"attneval: {e.Message}"); return Cli.BadInput; }
         using (model)
         {
@@ -59,7 +60,7 @@ internal static partial class Commands
                 ["model"] = o.Model, ["backend"] = o.Backend, ["device"] = model.Info.Device, ["dtype"] = model.Info.DType,
                 ["architecture"] = model.Info.Architecture, ["layers"] = model.Info.Layers, ["heads"] = model.Info.Heads,
                 ["kv_heads"] = model.Info.KvHeads, ["d_model"] = model.Info.DModel,
-                ["threads"] = Environment.ProcessorCount,
+                ["threads"] = o.Threads is { } n ? n : "backend default",
                 ["prompt_tokens"] = prompt.Count, ["new_tokens"] = newTokens, ["generated_tokens"] = generated, ["generated_tokens_capture"] = generatedCap, ["score_tokens"] = scored.Count, ["repeats"] = o.Repeats,
                 ["generate_tokens_per_s"] = Num(gen), ["generate_capture_tokens_per_s"] = Num(genCap),
                 ["score_tokens_per_s"] = Num(score), ["score_capture_tokens_per_s"] = Num(scoreCap),

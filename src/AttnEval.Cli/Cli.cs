@@ -44,10 +44,11 @@ internal static class Cli
         var newTokens = new Option<int>("--new-tokens") { Description = "Tokens to generate", DefaultValueFactory = _ => 64 };
         var scoreTokens = new Option<int>("--score-tokens") { Description = "Sequence length for teacher-forced scoring", DefaultValueFactory = _ => 256 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repetitions (median reported)", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int?>("--threads") { Description = "Backend threads (model.options.threads); default: the backend's (one per physical core)" };
         var bench = new Command("bench", "Measure generation and scoring speed and peak memory; prints one JSON line")
-            { model, backend, device, dtype, tokenizer, prompt, newTokens, scoreTokens, repeats };
+            { model, backend, device, dtype, tokenizer, prompt, newTokens, scoreTokens, repeats, threads };
         bench.SetAction(r => Commands.Bench(new BenchOptions(r.GetValue(model)!, r.GetValue(backend)!, r.GetValue(device)!, r.GetValue(dtype)!,
-            r.GetValue(tokenizer), r.GetValue(prompt), r.GetValue(newTokens), r.GetValue(scoreTokens), r.GetValue(repeats)), r.GetValue(plugins)));
+            r.GetValue(tokenizer), r.GetValue(prompt), r.GetValue(newTokens), r.GetValue(scoreTokens), r.GetValue(repeats), r.GetValue(threads)), r.GetValue(plugins)));
 
         var root = new RootCommand("attneval — read a language model's attention to judge its answers and its parts")
         {

@@ -30,6 +30,12 @@ public sealed class OnnxBackend : IModelBackend
     /// <inheritdoc />
     public string Name => "onnx";
 
+    /// <summary>The <c>model.options</c> this backend reads.</summary>
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("threads", OptionType.Integer, null, "ONNX Runtime intra-op threads; default: ONNX Runtime's choice (one per physical core).") { Min = 1, Max = 4096 },
+    ];
+
     /// <summary>Checks a device name: <c>cpu</c> is always available; <c>cuda[:N]</c> needs ONNX Runtime's CUDA execution provider.</summary>
     /// <param name="device">Device name.</param>
     /// <param name="reason">Why not, or empty.</param>
@@ -66,11 +72,16 @@ public sealed class OnnxBackend : IModelBackend
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         try
         {
+            foreach (var key in source.Options.Keys)
+                if (Options.All(o => o.Key != key))
+                    throw new ModelLoadException($"model.options.{key}: unknown option of backend 'onnx' (known: {string.Join(", ", Options.Select(o => o.Key))}).");
             if (source.Options.TryGetValue("threads", out var th))
             {
-                if (!int.TryParse(th, out var threads) || threads < 1) throw new ModelLoadException($"option threads = '{th}' is not a positive integer.");
+                if (!int.TryParse(th, out var threads) || threads < 1) throw new ModelLoadException($"model.options.threads = '{th}' is not a positive integer.");
                 options.IntraOpNumThreads = threads;
             }
+            // Idle intra-op workers sleep instead of spinning, so a machine shared with other work does not collapse the run.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             var device = source.Device.Trim().ToLowerInvariant();
             if (device != "cpu") options.AppendExecutionProvider_CUDA(device.Length > 5 ? int.Parse(device[5..]) : 0);
             cancellationToken.ThrowIfCancellationRequested();

@@ -15,10 +15,21 @@ namespace AttnEval.Backends.TorchSharp;
 /// or <c>tok{vocab}.bin</c> beside it, or <see cref="ModelSource.Tokenizer"/>), on <c>cpu</c>, or on <c>cuda[:N]</c>
 /// when the plugin was built with <c>-p:TorchSharpRuntime=cuda</c>.
 /// </summary>
-/// <remarks>Options (<see cref="ModelSource.Options"/>): <c>threads</c> sets libtorch's intra-op thread count
-/// (process-wide).</remarks>
+/// <remarks>Options (<see cref="ModelSource.Options"/>, <see cref="Options"/>): <c>threads</c>, libtorch's intra-op thread
+/// count (process-wide); default one per physical core. Idle OpenMP workers sleep (<c>OMP_WAIT_POLICY=PASSIVE</c> unless
+/// set), so a shared machine does not collapse the run.</remarks>
 public sealed class TorchSharpBackend : IModelBackend
 {
+    static TorchSharpBackend() => CpuThreads.PreferPassiveWaiting();
+
+    /// <summary>The <c>model.options</c> this backend reads.</summary>
+    public IReadOnlyList<OptionSpec> Options { get; } =
+    [
+        new("threads", OptionType.Integer, null,
+            "libtorch intra-op threads (process-wide); default: one per physical core this process may use. Lower it when other work shares the machine.")
+        { Min = 1, Max = 4096 },
+    ];
+
     /// <summary>True when this build references the CUDA runtime package (<c>-p:TorchSharpRuntime=cuda</c>).</summary>
 #if TORCHSHARP_CUDA
     public static bool BuiltWithCuda => true;
@@ -60,11 +71,13 @@ public sealed class TorchSharpBackend : IModelBackend
         ArgumentNullException.ThrowIfNull(source);
         if (!IsAvailable(source.Device, out var reason)) throw new ModelLoadException(reason);
         var dtype = CheckpointLoader.ParseDType(source.DType);
-        if (source.Options.TryGetValue("threads", out var th))
-        {
-            if (!int.TryParse(th, out var threads) || threads < 1) throw new ModelLoadException($"option threads = '{th}' is not a positive integer.");
-            set_num_threads(threads);
-        }
+        foreach (var key in source.Options.Keys)
+            if (Options.All(o => o.Key != key))
+                throw new ModelLoadException($"model.options.{key}: unknown option of backend 'torchsharp' (known: {string.Join(", ", Options.Select(o => o.Key))}).");
+        int threads = CpuThreads.PhysicalCores();
+        if (source.Options.TryGetValue("threads", out var th) && (!int.TryParse(th, out threads) || threads < 1))
+            throw new ModelLoadException($"model.options.threads = '{th}' is not a positive integer.");
+        if (source.Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase)) set_num_threads(threads);
         var device = torch.device(source.Device.Trim().ToLowerInvariant());
         var path = Path.GetFullPath(source.Path);
         cancellationToken.ThrowIfCancellationRequested();

@@ -141,10 +141,21 @@ internal sealed class RecipeBuilder
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
         if (ReadMap(keys.GetValueOrDefault("options"), "model.options") is { } optionMap)
         {
+            var specs = _catalog.Backends.TryGetValue(backend, out var b) ? b.Options : null;
             foreach (var entry in optionMap.Entries)
             {
+                if (specs is not null && specs.All(o => o.Key != entry.Key.Value))
+                {
+                    Error(entry.Key.Pos, $"unknown key '{entry.Key.Value}' in model.options of backend '{backend}'" +
+                        (specs.Count == 0 ? " (it takes no options)" : $"{Suggest.Hint(entry.Key.Value, specs.Select(o => o.Key).ToList())} (known: {string.Join(", ", specs.Select(o => o.Key))})"));
+                    continue;
+                }
                 if (entry.Value is YScalar { IsNull: true }) continue;
-                if (entry.Value is YScalar s) options[entry.Key.Value] = s.Value;
+                if (entry.Value is YScalar s)
+                {
+                    if (specs?.First(o => o.Key == entry.Key.Value) is { } spec) ConvertOption(entry.Value, spec, $"model.options.{entry.Key.Value}");
+                    options[entry.Key.Value] = s.Value;
+                }
                 else Error(entry.Value.Pos, $"model.options.{entry.Key.Value}: expected a number, string or boolean, got {entry.Value.Describe()}");
             }
         }
