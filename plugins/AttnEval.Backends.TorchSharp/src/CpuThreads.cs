@@ -46,9 +46,11 @@ internal static class CpuThreads
     {
         if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 }) return;
         Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _ = SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        if (!OperatingSystem.IsLinux()) return;
+        try { _ = SetEnv("OMP_WAIT_POLICY", "PASSIVE", 0); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }
 
-    [DllImport("libc", EntryPoint = "setenv", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    [DllImport("libc.so.6", EntryPoint = "setenv", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern int SetEnv(string name, string value, int overwrite);
 }
