@@ -33,6 +33,10 @@ public sealed record ModelInfo(
     /// <summary>Hex sha256 of the weight files, for the run manifest; empty when unknown.</summary>
     public string WeightsSha256 { get; init; } = "";
 
+    /// <summary>Faults found while loading that did not stop it (e.g. a tied model whose file carries a different
+    /// <c>lm_head.weight</c>), one line each naming the file; shown by the CLI and kept in the run manifest (contract 1.2).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
     /// <summary>Every head of the model in layer-major order.</summary>
     public IEnumerable<HeadId> AllHeads()
     {

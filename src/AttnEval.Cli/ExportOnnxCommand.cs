@@ -37,6 +37,7 @@ internal static class ExportOnnxCommand
             Console.WriteLine($"  intervention inputs: q_scale, z_scale, uniform_flag [L, H]; z_bias [L, H, d_head]");
             Console.WriteLine($"  copied: {string.Join(", ", r.CopiedFiles)}");
             Console.WriteLine($"run it with: model: {{ path: {Path.GetFullPath(output)}, backend: onnx }}");
+            foreach (var w in r.Warnings) Console.Error.WriteLine($"attneval: warning: {w}");
             return Cli.Ok;
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException)

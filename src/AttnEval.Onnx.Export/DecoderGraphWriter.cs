@@ -29,6 +29,10 @@ internal sealed class DecoderGraphWriter
     private readonly GraphBuilder _g;
     private readonly IReadOnlySet<int> _patternLayers;
     private readonly string _prefix, _source;
+    private readonly HashSet<string> _consumed = new(StringComparer.Ordinal);
+
+    /// <summary>Faults that did not stop the export (a tied model whose file carries a different <c>lm_head.weight</c>).</summary>
+    public List<string> Warnings { get; } = [];
 
     /// <param name="source">The checkpoint file or folder, named in error messages.</param>
     /// <param name="spec">Shapes and family.</param>
@@ -142,10 +146,26 @@ internal sealed class DecoderGraphWriter
             h = _g.Op("Add", h, mlpOut);                                                                        // hook_resid_post
         }
         var final = s.IsGpt2 ? LayerNorm(h, "ln_f") : RmsNorm(h, "norm.weight");
-        string unembed = s.TieWordEmbeddings || !_w.ContainsKey("lm_head.weight")
+        var embeddingKey = _prefix + (s.IsGpt2 ? "wte.weight" : "embed_tokens.weight");
+        if (!s.TieWordEmbeddings && !_w.ContainsKey("lm_head.weight"))
+            throw new ModelLoadException($"{_source}: config.json says tie_word_embeddings is false, but the checkpoint has no 'lm_head.weight' (expected [{s.VocabSize}, {s.HiddenSize}]); refusing to un-embed with '{embeddingKey}'.");
+        string unembed = s.TieWordEmbeddings
             ? _g.Op("Transpose", [Weight(s.IsGpt2 ? "wte.weight" : "embed_tokens.weight")], null, Ints("perm", 1, 0))
             : WeightT("lm_head.weight");
+        if (s.TieWordEmbeddings && _w.TryGetValue("lm_head.weight", out var head))
+        {
+            _consumed.Add("lm_head.weight");
+            var emb = _w[embeddingKey];
+            double diff = head.Data.Length != emb.Data.Length ? double.PositiveInfinity : head.Data.Zip(emb.Data).Max(p => Math.Abs((double)p.First - p.Second));
+            if (diff > 0)
+                Warnings.Add($"{_source}: config.json ties the output head to '{embeddingKey}' (tie_word_embeddings), but the checkpoint's lm_head.weight differs from it (max |Δ| = {diff:G3}); the embedding is used, as Hugging Face does — check tie_word_embeddings.");
+        }
         _g.Output(_g.Op("MatMul", final, unembed), "logits", DT.Float, "batch", "seq", s.VocabSize);
+        var unconsumed = _w.Keys.Where(k => !_consumed.Contains(k) && !Ignorable(k)).Order(StringComparer.Ordinal).ToList();
+        if (unconsumed.Count > 0)
+            throw new ModelLoadException($"{_source}: tensor '{unconsumed[0]}' is not consumed by a {s.ModelType} config" +
+                (unconsumed.Count > 1 ? $" ({unconsumed.Count - 1} more)" : "") +
+                " (config.json does not match the weights, e.g. attention_bias false with q/k/v biases present); refusing to drop it.");
         return _g.Model(metadata);
     }
 
@@ -174,6 +194,7 @@ internal sealed class DecoderGraphWriter
         var full = _prefix + key;
         if (_g.Graph.Initializer.Any(i => i.Name == full || i.Name == full + "_fp16")) return full;
         var t = _w.TryGetValue(full, out var w) ? w : throw Missing(full);
+        _consumed.Add(full);
         return _g.Weight(full, t.Data, t.Shape.Select(x => (long)x).ToArray());
     }
 
@@ -182,11 +203,16 @@ internal sealed class DecoderGraphWriter
     {
         var full = key.StartsWith("lm_head", StringComparison.Ordinal) ? key : _prefix + key;
         var t = _w.TryGetValue(full, out var w) ? w : throw Missing(full);
+        _consumed.Add(full);
         int rows = t.Shape[0], cols = t.Shape[1];
         var tr = new float[t.Data.Length];
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) tr[c * rows + r] = t.Data[r * cols + c];
         return _g.Weight(full + ".T", tr, cols, rows);
     }
+
+    /// <summary>Checkpoint entries no architecture consumes: RoPE's cached inverse frequencies and GPT-2's causal-mask buffers.</summary>
+    private static bool Ignorable(string key) =>
+        key.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal) || key.EndsWith(".attn.bias", StringComparison.Ordinal) || key.EndsWith(".attn.masked_bias", StringComparison.Ordinal);
 
     private ModelLoadException Missing(string key) =>
         new($"{_source}: weight '{key}' is missing from the checkpoint (expected for {_s.ModelType} with {_s.Layers} layers).");

@@ -57,6 +57,10 @@ internal sealed record DecoderSpec
         var kind = scaling?["rope_type"]?.GetValue<string>() ?? scaling?["type"]?.GetValue<string>();
         if (kind is not (null or "default" or "linear" or "llama3"))
             throw new ModelLoadException($"{path}: rope_scaling type '{kind}' is not supported (expected linear or llama3).");
+        string[] required = kind switch { "linear" => ["factor"], "llama3" => ["factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"], _ => [] };
+        foreach (var key in required)
+            if (scaling![key] is not JsonValue v || !v.TryGetValue<double>(out _))
+                throw new ModelLoadException($"{path}: rope_scaling of type '{kind}' lacks the number '{key}' (required: {string.Join(", ", required)}).");
         return Checked(path, new DecoderSpec
         {
             ModelType = type, VocabSize = r.Int("vocab_size"), HiddenSize = hidden, IntermediateSize = r.Int("intermediate_size"),

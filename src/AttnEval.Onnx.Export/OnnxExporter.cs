@@ -20,7 +20,11 @@ public sealed record OnnxExportOptions(string DType = "float32", IReadOnlySet<in
 /// <param name="PatternLayers">Layers with a <c>blocks.{l}.attn.hook_pattern</c> output.</param>
 /// <param name="Bytes">Size of <c>model.onnx</c> in bytes.</param>
 /// <param name="CopiedFiles">Files copied beside it (config, tokenizer).</param>
-public sealed record OnnxExportResult(string Graph, string Architecture, int Layers, IReadOnlyList<int> PatternLayers, long Bytes, IReadOnlyList<string> CopiedFiles);
+public sealed record OnnxExportResult(string Graph, string Architecture, int Layers, IReadOnlyList<int> PatternLayers, long Bytes, IReadOnlyList<string> CopiedFiles)
+{
+    /// <summary>Faults that did not stop the export, one line each naming the file.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// <c>attneval export-onnx</c>: writes an ONNX decoder graph from the same weights as the TorchSharp backend reads —
@@ -94,10 +98,11 @@ public static class OnnxExporter
             ["attneval.dtype"] = options.DType,
             ["attneval.pattern_layers"] = string.Join(",", layers.Order()),
         };
-        var model = new DecoderGraphWriter(path, spec, weights, options.DType == "float16", layers).Build(metadata);
+        var writer = new DecoderGraphWriter(path, spec, weights, options.DType == "float16", layers);
+        var model = writer.Build(metadata);
         var graphPath = Path.Combine(outDir, "model.onnx");
         using (var f = File.Create(graphPath)) model.WriteTo(f);
-        return new OnnxExportResult(graphPath, spec.ModelType, spec.Layers, layers.Order().ToList(), new FileInfo(graphPath).Length, copied);
+        return new OnnxExportResult(graphPath, spec.ModelType, spec.Layers, layers.Order().ToList(), new FileInfo(graphPath).Length, copied) { Warnings = writer.Warnings };
     }
 
     /// <summary>Parses a layer list: <c>all</c>, <c>none</c>, or comma-separated indices and ranges (<c>0,2,4-7</c>).</summary>

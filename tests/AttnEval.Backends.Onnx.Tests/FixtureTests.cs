@@ -91,7 +91,7 @@ public sealed class FixtureTests
         ((Action)(() => backend.Load(new ModelSource(dir, "onnx", "cuda")))).Should().Throw<ModelLoadException>().WithMessage("CUDA requested*");
         ((Action)(() => backend.Load(new ModelSource(dir + "-missing", "onnx")))).Should().Throw<ModelLoadException>().WithMessage("*no such model folder*");
         ((Action)(() => backend.Load(new ModelSource(dir, "onnx") { Options = new Dictionary<string, string> { ["threads"] = "zero" } })))
-            .Should().Throw<ModelLoadException>().WithMessage("option threads = 'zero'*");
+            .Should().Throw<ModelLoadException>().WithMessage("model.options.threads = 'zero' is not a positive integer.");
         using var m = backend.Load(new ModelSource(dir, "onnx") { Options = new Dictionary<string, string> { ["threads"] = "1" } });
         ((Action)(() => m.Generate(new GenerationRequest { PromptTokens = [1000] }))).Should().Throw<ArgumentException>().WithMessage("*outside the vocabulary*");
         ((Action)(() => m.Score(new ScoreRequest { Tokens = [1, 2], From = 0 }))).Should().Throw<ArgumentException>().WithMessage("From = 0*");

@@ -88,19 +88,20 @@ public sealed class TorchSharpBackend : IModelBackend
         var modelType = reader.String("model_type") ?? throw new ModelLoadException($"{configPath}: missing key 'model_type' (expected llama, mistral, qwen2 or gpt2).");
         ICausalDecoder decoder;
         IReadOnlyList<int> eos; int? bos;
+        IReadOnlyList<string> warnings;
         var files = CheckpointLoader.WeightFiles(path);
         switch (modelType)
         {
             case "llama" or "mistral" or "qwen2":
                 var lc = LlamaConfig.FromReader(reader);
-                var lm = LlamaForCausalLM.FromPretrained(path, device, dtype);
+                var lm = LlamaForCausalLM.FromPretrained(path, device, dtype, out warnings);
                 decoder = new LlamaDecoder(lm); eos = lc.EosTokenIds; bos = lc.BosTokenId;
                 break;
             case "gpt2":
                 var gc = Gpt2Config.FromReader(reader);
-                var gm = new Gpt2LMHeadModel(gc, device);
+                var gm = CheckpointLoader.Create(dtype, () => new Gpt2LMHeadModel(gc, device));
                 CheckpointLoader.Load(gm, files, Gpt2LMHeadModel.MapKey);
-                if (dtype != ScalarType.Float32) gm.to(dtype);
+                warnings = CheckpointLoader.TiedHeadWarning(files, gm.TokenEmbedding, "transformer.wte.weight") is { } w ? [w] : [];
                 decoder = new Gpt2Decoder(gm); eos = gc.EosTokenIds; bos = gc.BosTokenId;
                 break;
             default:
@@ -111,7 +112,8 @@ public sealed class TorchSharpBackend : IModelBackend
             var tokenizer = source.Tokenizer is { } tp && File.Exists(tp) && tp.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)
                 ? Llama2cTokenizerReader.Read(tp, decoder.VocabSize)
                 : HfTokenizerLoader.Load(source.Tokenizer is { } td && Directory.Exists(td) ? td : path, decoder.VocabSize, eos, bos);
-            return new TorchSharpLanguageModel(decoder, tokenizer, Describe(decoder, dtype, source.Device, Path.GetFileName(path.TrimEnd('/')), files), device);
+            var info = Describe(decoder, dtype, source.Device, Path.GetFileName(path.TrimEnd('/')), files.Select(f => f.Path).ToList()) with { Warnings = warnings };
+            return new TorchSharpLanguageModel(decoder, tokenizer, info, device);
         }
         catch { decoder.Dispose(); throw; }
     }

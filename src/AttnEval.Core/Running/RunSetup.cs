@@ -41,6 +41,7 @@ internal static class RunSetup
             observer.Status($"loading model {recipe.Model.Path} ({recipe.Model.Backend}, {recipe.Model.Device})");
             try { model = backend.Load(recipe.Model, ct); }
             catch (ModelLoadException e) { throw new RunInputException(e.Message, e); }
+            foreach (var warning in model.Info.Warnings) observer.Status("warning: " + warning);
             checkModel?.Invoke(model);
             folder ??= RunFolder.Create(recipe.OutputDir, recipe.Name, yaml, Manifest(recipe, components));
             RecordModel(folder, model.Info);
@@ -98,6 +99,7 @@ internal static class RunSetup
             ["context_length"] = info.ContextLength, ["dtype"] = info.DType, ["device"] = info.Device,
             ["weights_sha256"] = info.WeightsSha256,
         };
+        if (info.Warnings.Count > 0) manifest["model"]!["warnings"] = new JsonArray(info.Warnings.Select(w => (JsonNode?)w).ToArray());
         folder.WriteJson(RunFolder.ManifestFile, manifest);
     }
 

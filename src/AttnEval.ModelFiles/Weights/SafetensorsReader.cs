@@ -27,55 +27,40 @@ public static class SafetensorsReader
         return files;
     }
 
-    /// <summary>Reads every tensor of the folder's weight files.</summary>
-    /// <exception cref="ModelLoadException">A malformed file or an unsupported dtype; the message names the file and tensor.</exception>
+    /// <summary>Reads every tensor of the folder's weight files (headers and index checked first: <see cref="SafetensorsHeader"/>).</summary>
+    /// <exception cref="ModelLoadException">A malformed file or index; the message names the file and tensor.</exception>
     public static Dictionary<string, WeightTensor> ReadFolder(string dir)
     {
         var all = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
-        foreach (var f in Files(dir)) foreach (var t in Read(f)) all[t.Name] = t;
+        foreach (var h in SafetensorsHeader.ReadFolder(dir))
+            foreach (var t in Read(h))
+                if (!all.TryAdd(t.Name, t)) throw new ModelLoadException($"{h.Path}: tensor '{t.Name}' is also in another shard.");
         return all;
     }
 
     /// <summary>Reads every tensor of one safetensors file.</summary>
     /// <exception cref="ModelLoadException">A malformed file or an unsupported dtype.</exception>
-    public static IEnumerable<WeightTensor> Read(string path)
+    public static IEnumerable<WeightTensor> Read(string path) => Read(SafetensorsHeader.Read(path));
+
+    private static List<WeightTensor> Read(SafetensorsHeader header)
     {
-        using var s = File.OpenRead(path);
-        var lenBytes = new byte[8];
-        if (s.Read(lenBytes, 0, 8) != 8) throw new ModelLoadException($"{path}: truncated safetensors file (no 8-byte header length).");
-        long headerLen = BinaryPrimitives.ReadInt64LittleEndian(lenBytes);
-        if (headerLen <= 0 || headerLen > 100_000_000 || 8 + headerLen > s.Length) throw new ModelLoadException($"{path}: safetensors header length {headerLen} does not fit the file ({s.Length} bytes).");
-        var header = new byte[headerLen];
-        s.ReadExactly(header);
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(header); }
-        catch (JsonException e) { throw new ModelLoadException($"{path}: safetensors header is not valid JSON ({e.Message}).", e); }
+        using var s = File.OpenRead(header.Path);
         var result = new List<WeightTensor>();
-        using (doc)
+        foreach (var e in header.Entries)
         {
-            foreach (var p in doc.RootElement.EnumerateObject())
-            {
-                if (p.Name == "__metadata__") continue;
-                var dtype = p.Value.GetProperty("dtype").GetString();
-                var shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-                var offs = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                long count = shape.Aggregate(1L, (a, x) => a * x);
-                int width = dtype switch { "F32" => 4, "F16" or "BF16" => 2, _ => throw new ModelLoadException($"{path}: tensor '{p.Name}' has dtype {dtype}, expected F32, F16 or BF16.") };
-                if (offs.Length != 2 || offs[1] - offs[0] != count * width || 8 + headerLen + offs[1] > s.Length)
-                    throw new ModelLoadException($"{path}: tensor '{p.Name}' data_offsets [{string.Join(", ", offs)}] do not match shape [{string.Join(", ", shape)}] × {width} bytes within the file.");
-                var raw = new byte[count * width];
-                s.Position = 8 + headerLen + offs[0];
-                s.ReadExactly(raw);
-                var data = new float[count];
-                for (long i = 0; i < count; i++)
-                    data[i] = dtype switch
-                    {
-                        "F32" => BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan((int)(i * 4))),
-                        "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(raw.AsSpan((int)(i * 2))),
-                        _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan((int)(i * 2))) << 16),
-                    };
-                result.Add(new WeightTensor(p.Name, shape, data));
-            }
+            long count = e.Count;
+            var raw = new byte[e.End - e.Begin];
+            s.Position = e.Begin;
+            s.ReadExactly(raw);
+            var data = new float[count];
+            for (long i = 0; i < count; i++)
+                data[i] = e.DType switch
+                {
+                    "F32" => BinaryPrimitives.ReadSingleLittleEndian(raw.AsSpan((int)(i * 4))),
+                    "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(raw.AsSpan((int)(i * 2))),
+                    _ => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan((int)(i * 2))) << 16),
+                };
+            result.Add(new WeightTensor(e.Name, e.Shape, data));
         }
         return result;
     }

@@ -1,81 +1,126 @@
 using System.Text.Json;
 using AttnEval.Abstractions;
 using TorchSharp;
-using TorchSharp.PyBridge;
+using AttnEval.ModelFiles.Weights;
 using static TorchSharp.torch;
 
 namespace AttnEval.Backends.TorchSharp.Modeling;
 
 /// <summary>
 /// Loads Hugging Face weights into a module whose parameter names are the checkpoint's keys: a single
-/// <c>model.safetensors</c> or a sharded <c>model.safetensors.index.json</c>, read with TorchSharp.PyBridge.
-/// Strict: every parameter must be present with its exact shape, and no unknown tensor may remain (after the
-/// architecture's key map); any dtype (fp32/fp16/bf16) is converted to the parameter's dtype.
+/// <c>model.safetensors</c> or a sharded <c>model.safetensors.index.json</c>, headers and index checked first
+/// (<see cref="SafetensorsHeader"/>). Memory: the data is streamed into the parameters tensor by tensor in chunks of
+/// <see cref="ChunkBytes"/>, converted to the parameter's dtype on the way — no whole-file or whole-tensor copy.
+/// Strict: every parameter must be present with its exact shape, and no tensor may remain unconsumed (after the
+/// architecture's key map).
 /// </summary>
 internal static class CheckpointLoader
 {
-    /// <summary>The weight files of a model folder.</summary>
-    /// <exception cref="ModelLoadException">No safetensors file, or a malformed index.</exception>
-    public static IReadOnlyList<string> WeightFiles(string dir)
+    /// <summary>Bytes read and converted at a time.</summary>
+    public const int ChunkBytes = 16 << 20;
+
+    /// <summary>The checked weight files of a model folder.</summary>
+    /// <exception cref="ModelLoadException">No safetensors file, a malformed index or header (the message names the file and tensor).</exception>
+    public static IReadOnlyList<SafetensorsHeader> WeightFiles(string dir) => SafetensorsHeader.ReadFolder(dir);
+
+    /// <summary>Builds a module with its parameters created directly in <paramref name="dtype"/> (no float32 copy first).</summary>
+    public static T Create<T>(ScalarType dtype, Func<T> build)
     {
-        var single = Path.Combine(dir, "model.safetensors");
-        if (File.Exists(single)) return [single];
-        var index = Path.Combine(dir, "model.safetensors.index.json");
-        if (File.Exists(index))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
-                var map = doc.RootElement.GetProperty("weight_map");
-                return map.EnumerateObject().Select(p => Path.Combine(dir, p.Value.GetString()!)).Distinct().Order(StringComparer.Ordinal).ToList();
-            }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-            {
-                throw new ModelLoadException($"{index}: malformed index (expected an object with a 'weight_map' of tensor name → file): {e.Message}", e);
-            }
-        }
-        throw new ModelLoadException($"{dir}: no model.safetensors or model.safetensors.index.json (only safetensors weights are supported).");
+        var previous = get_default_dtype();
+        set_default_dtype(dtype);
+        try { return build(); }
+        finally { set_default_dtype(previous); }
     }
 
     /// <summary>Copies the tensors of <paramref name="files"/> into <paramref name="module"/>.</summary>
     /// <param name="module">Target module.</param>
-    /// <param name="files">Safetensors files.</param>
-    /// <param name="mapKey">Maps a checkpoint key to a parameter name, or null to ignore the tensor.</param>
-    /// <exception cref="ModelLoadException">Unreadable file, missing/unexpected tensor or wrong shape; the message names the file and tensor.</exception>
-    public static void Load(nn.Module module, IReadOnlyList<string> files, Func<string, string?> mapKey)
+    /// <param name="files">Checked safetensors headers.</param>
+    /// <param name="mapKey">Maps a checkpoint key to a parameter name, or null for a tensor the architecture knowingly
+    /// leaves out (the caller checks it, e.g. a tied <c>lm_head.weight</c>).</param>
+    /// <exception cref="ModelLoadException">Missing/unconsumed tensor or wrong shape; the message names the file and tensor.</exception>
+    public static void Load(nn.Module module, IReadOnlyList<SafetensorsHeader> files, Func<string, string?> mapKey)
     {
         var expected = module.state_dict();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var buffer = new byte[ChunkBytes];
         using var noGrad = no_grad();
         foreach (var file in files)
         {
-            if (!File.Exists(file)) throw new ModelLoadException($"{file}: weight file not found.");
-            Dictionary<string, Tensor> sd;
-            try { sd = Safetensors.LoadStateDict(file); }
-            catch (Exception e) { throw new ModelLoadException($"{file}: not a readable safetensors file ({e.Message}).", e); }
-            try
+            using var stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            foreach (var entry in file.Entries)
             {
-                foreach (var (key, value) in sd)
-                {
-                    var name = mapKey(key);
-                    if (name is null) continue;
-                    if (!expected.TryGetValue(name, out var target))
-                        throw new ModelLoadException($"{file}: unexpected tensor '{key}' (no such parameter in this architecture).");
-                    if (!target.shape.SequenceEqual(value.shape))
-                        throw new ModelLoadException($"{file}: tensor '{key}' has shape [{string.Join(", ", value.shape)}], expected [{string.Join(", ", target.shape)}].");
-                    target.copy_(value);
-                    seen.Add(name);
-                }
+                var name = mapKey(entry.Name);
+                if (name is null) continue;
+                if (!expected.TryGetValue(name, out var target))
+                    throw new ModelLoadException($"{file.Path}: tensor '{entry.Name}' is not consumed by this architecture (no such parameter; a config that does not match the weights, e.g. attention_bias false with q/k/v biases present).");
+                if (!target.shape.SequenceEqual(entry.Shape.Select(d => (long)d)))
+                    throw new ModelLoadException($"{file.Path}: tensor '{entry.Name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", target.shape)}].");
+                Copy(stream, entry, target, buffer);
+                seen.Add(name);
             }
-            finally { foreach (var t in sd.Values) t.Dispose(); }
         }
         var missing = expected.Keys.Where(k => !seen.Contains(k)).ToList();
         if (missing.Count > 0)
         {
             var t = expected[missing[0]];
-            throw new ModelLoadException($"{string.Join(", ", files)}: missing tensor '{missing[0]}' (expected shape [{string.Join(", ", t.shape)}])" +
+            throw new ModelLoadException($"{string.Join(", ", files.Select(f => f.Path))}: missing tensor '{missing[0]}' (expected shape [{string.Join(", ", t.shape)}])" +
                 (missing.Count > 1 ? $" and {missing.Count - 1} more" : "") + ".");
         }
+    }
+
+    /// <summary>Streams one tensor into <paramref name="target"/> chunk by chunk: the bytes of a chunk are decoded to
+    /// float32 (F16/BF16 widened exactly) and <c>copy_</c> converts them to the parameter's dtype.</summary>
+    private static void Copy(FileStream stream, SafetensorsEntry entry, Tensor target, byte[] buffer)
+    {
+        using var flat = target.view(-1);
+        long perChunk = buffer.Length / 4;   // elements per chunk, sized for the float32 staging array
+        var staging = new float[Math.Min(perChunk, entry.Count)];
+        stream.Position = entry.Begin;
+        for (long offset = 0; offset < entry.Count; offset += perChunk)
+        {
+            int n = (int)Math.Min(perChunk, entry.Count - offset);
+            var bytes = buffer.AsSpan(0, n * entry.Width);
+            stream.ReadExactly(bytes);
+            if (staging.Length != n) staging = new float[n];
+            switch (entry.DType)
+            {
+                case "F32":
+                    System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(staging);
+                    break;
+                case "F16":
+                    for (int i = 0; i < n; i++) staging[i] = (float)System.Buffers.Binary.BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(i * 2, 2));
+                    break;
+                default:
+                    for (int i = 0; i < n; i++) staging[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2, 2)) << 16);
+                    break;
+            }
+            using var chunk = tensor(staging);
+            using var slice = flat.narrow(0, offset, n);
+            slice.copy_(chunk);
+        }
+    }
+
+    /// <summary>A warning when the config ties the output head to the token embedding but the files also carry an
+    /// <c>lm_head.weight</c> that differs from it (compared chunk by chunk, no full copy); null when absent or equal.</summary>
+    /// <param name="files">Checked headers.</param>
+    /// <param name="embedding">The loaded token embedding <c>[vocab, d_model]</c>.</param>
+    /// <param name="embeddingKey">Its checkpoint name, for the message.</param>
+    public static string? TiedHeadWarning(IReadOnlyList<SafetensorsHeader> files, Tensor embedding, string embeddingKey)
+    {
+        foreach (var file in files)
+            foreach (var entry in file.Entries.Where(e => e.Name == "lm_head.weight"))
+            {
+                if (!embedding.shape.SequenceEqual(entry.Shape.Select(d => (long)d)))
+                    return $"{file.Path}: config.json ties the output head to '{embeddingKey}' (tie_word_embeddings), but the file carries an lm_head.weight of shape [{string.Join(", ", entry.Shape)}]; it is ignored and the embedding is used, as Hugging Face does.";
+                using var noGrad = no_grad();
+                using var scratch = empty(embedding.shape, embedding.dtype);
+                using var stream = File.OpenRead(file.Path);
+                Copy(stream, entry, scratch, new byte[ChunkBytes]);
+                double diff = (scratch.to(ScalarType.Float32) - embedding.to(ScalarType.Float32)).abs().max().item<float>();
+                return diff == 0 ? null
+                    : $"{file.Path}: config.json ties the output head to '{embeddingKey}' (tie_word_embeddings), but the file's lm_head.weight differs from it (max |Δ| = {diff:G3}); the embedding is used, as Hugging Face does — check tie_word_embeddings.";
+            }
+        return null;
     }
 
     /// <summary>Parses a dtype name.</summary>

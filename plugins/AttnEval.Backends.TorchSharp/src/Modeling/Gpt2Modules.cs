@@ -145,6 +145,9 @@ internal sealed class Gpt2LMHeadModel : nn.Module<Tensor, Tensor>
     private readonly Gpt2Model transformer;
 #pragma warning restore IDE1006
 
+    /// <summary>The token embedding <c>transformer.wte.weight</c> <c>[vocab, d_model]</c>, also the output projection.</summary>
+    public Tensor TokenEmbedding => transformer.TokenEmbedding;
+
     public Gpt2LMHeadModel(Gpt2Config c, Device? device = null) : base(nameof(Gpt2LMHeadModel))
     {
         Config = c;

@@ -75,9 +75,12 @@ public sealed record LlamaConfig(int VocabSize, int HiddenSize, int Intermediate
         {
             var sr = new ConfigReader(rs, r.File + " (rope_scaling)");
             var type = sr.String("rope_type") ?? sr.String("type") ?? "default";
-            if (type != "default")
-                scaling = new RopeScaling(type, sr.Double("factor"), sr.Double("low_freq_factor", 1), sr.Double("high_freq_factor", 4),
-                    sr.Int("original_max_position_embeddings", 8192));
+            // llama3 scaling has no defaults in Hugging Face (its config validation requires all four keys).
+            if (type == "llama3")
+                scaling = new RopeScaling(type, sr.Double("factor"), sr.Double("low_freq_factor"), sr.Double("high_freq_factor"),
+                    sr.Int("original_max_position_embeddings"));
+            else if (type != "default")
+                scaling = new RopeScaling(type, sr.Double("factor"));
         }
         var bos = r.Ids("bos_token_id");
         var cfg = new LlamaConfig(r.Int("vocab_size"), hidden, r.Int("intermediate_size"), r.Int("num_hidden_layers"), heads, r.Int("num_key_value_heads", heads))

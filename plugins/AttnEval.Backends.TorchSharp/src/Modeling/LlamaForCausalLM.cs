@@ -94,13 +94,24 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
     /// <param name="device">Device; CPU when null.</param>
     /// <param name="dtype">Compute dtype (float32, float16 or bfloat16); weights of any of these dtypes are converted.</param>
     /// <exception cref="ModelLoadException">Missing/malformed config key, missing/unexpected tensor or wrong shape; the message names file and key.</exception>
-    public static LlamaForCausalLM FromPretrained(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    public static LlamaForCausalLM FromPretrained(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32) =>
+        FromPretrained(directory, device, dtype, out _);
+
+    /// <summary>Loads a Hugging Face folder, parameters created directly in <paramref name="dtype"/> and filled tensor by
+    /// tensor (peak memory ≈ the parameters plus one 16 MiB chunk).</summary>
+    /// <param name="directory">Model folder.</param>
+    /// <param name="device">Device; CPU when null.</param>
+    /// <param name="dtype">Compute dtype.</param>
+    /// <param name="warnings">Faults that do not stop the load (a tied model whose file carries a different lm_head.weight).</param>
+    /// <exception cref="ModelLoadException">Missing/malformed config key, missing/unconsumed tensor, wrong shape or a faulty file.</exception>
+    public static LlamaForCausalLM FromPretrained(string directory, Device? device, ScalarType dtype, out IReadOnlyList<string> warnings)
     {
         var config = LlamaConfig.FromFile(Path.Combine(directory, "config.json"));
-        var m = new LlamaForCausalLM(config, device);
-        CheckpointLoader.Load(m, CheckpointLoader.WeightFiles(directory), key =>
+        var files = CheckpointLoader.WeightFiles(directory);
+        var m = CheckpointLoader.Create(dtype, () => new LlamaForCausalLM(config, device));
+        CheckpointLoader.Load(m, files, key =>
             key.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal) || (config.TieWordEmbeddings && key == "lm_head.weight") ? null : key);
-        if (dtype != ScalarType.Float32) m.to(dtype);
+        warnings = config.TieWordEmbeddings && CheckpointLoader.TiedHeadWarning(files, m.model.EmbeddingWeight, "model.embed_tokens.weight") is { } w ? [w] : [];
         return m;
     }
 }
