@@ -120,10 +120,9 @@ public sealed class TorchSharpBackend : IModelBackend
 
     private static TorchSharpLanguageModel LoadLlama2c(string path, ModelSource source, Device device, ScalarType dtype)
     {
-        var (model, header) = Llama2cCheckpoint.Load(path, device);
+        var (model, header) = Llama2cCheckpoint.Load(path, device, dtype);
         try
         {
-            if (dtype != ScalarType.Float32) model.to(dtype);
             var dir = Path.GetDirectoryName(path)!;
             var tokPath = source.Tokenizer ?? new[] { Path.Combine(dir, "tokenizer.bin"), Path.Combine(dir, $"tok{header.VocabSize}.bin") }.FirstOrDefault(File.Exists)
                 ?? throw new ModelLoadException($"{path}: no tokenizer beside the checkpoint (expected {Path.Combine(dir, "tokenizer.bin")} or tok{header.VocabSize}.bin; or set model.tokenizer).");

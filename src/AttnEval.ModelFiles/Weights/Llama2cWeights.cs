@@ -18,6 +18,13 @@ namespace AttnEval.ModelFiles.Weights;
 /// <param name="DataOffset">Byte offset of the first tensor (28 or 256).</param>
 public sealed record Llama2cHeader(int Dim, int HiddenDim, int Layers, int Heads, int KvHeads, int VocabSize, int SeqLen, bool Shared, int Version, int DataOffset);
 
+/// <summary>One tensor of a llama2.c checkpoint under its Hugging Face name.</summary>
+/// <param name="Name">Hugging Face parameter name.</param>
+/// <param name="Shape">Shape (PyTorch Linear layout <c>[out, in]</c>).</param>
+/// <param name="Offset">Byte offset of its float32 data in the file.</param>
+/// <param name="PermuteHeads">For <c>wq</c>/<c>wk</c>: the head count of the interleaved-to-rotate-half row permutation; 0 for none.</param>
+public sealed record Llama2cEntry(string Name, int[] Shape, long Offset, int PermuteHeads);
+
 /// <summary>
 /// Reads llama2.c checkpoints into float32 tensors with Hugging Face Llama names, the legacy v0 layout (7 int32 header,
 /// tensors grouped by kind, freq_cis tables skipped, negative vocab = untied classifier) and the version-1 layout
@@ -58,14 +65,17 @@ public static class Llama2cWeights
         return h;
     }
 
-    /// <summary>Reads a checkpoint: its header and its tensors under Hugging Face Llama names
-    /// (<c>model.embed_tokens.weight</c>, <c>model.layers.{l}.self_attn.q_proj.weight</c>, ..., <c>lm_head.weight</c> when untied).</summary>
-    /// <exception cref="ModelLoadException">Missing, truncated or inconsistent file; the message names the file and the expected size.</exception>
-    public static (Llama2cHeader Header, Dictionary<string, WeightTensor> Tensors) Read(string path)
+    /// <summary>Where each tensor of a llama2.c checkpoint lies, under Hugging Face names, read from the header alone (the
+    /// file size is checked against it): per-layer slices of the stacked arrays, <c>freq_cis</c> left out (recomputed from
+    /// the RoPE base), <c>wq</c>/<c>wk</c> marked for the row permutation from interleaved to rotate-half pairs.</summary>
+    /// <exception cref="ModelLoadException">Missing, truncated or inconsistent file.</exception>
+    public static (Llama2cHeader Header, IReadOnlyList<Llama2cEntry> Entries) Layout(string path)
     {
         if (!File.Exists(path)) throw new ModelLoadException($"{path}: file not found (expected a llama2.c checkpoint).");
-        var bytes = File.ReadAllBytes(path);
-        var h = ReadHeader(path, bytes);
+        long length = new FileInfo(path).Length;
+        var headBytes = new byte[Math.Min(256, length)];
+        using (var s = File.OpenRead(path)) s.ReadExactly(headBytes);
+        var h = ReadHeader(path, headBytes);
         int d = h.Dim, ff = h.HiddenDim, L = h.Layers, V = h.VocabSize, hs = h.Dim / h.Heads, kv = hs * h.KvHeads;
         var order = new List<(string Kind, int[] Shape)>();
         void Add(string kind, params int[] shape) => order.Add((kind, shape));
@@ -82,56 +92,78 @@ public static class Llama2cWeights
         }
         if (!h.Shared) Add("wcls", V, d);
         long expected = h.DataOffset + 4 * order.Sum(o => o.Shape.Aggregate(1L, (a, x) => a * x));
-        if (bytes.Length < expected)
-            throw new ModelLoadException($"{path}: truncated llama2.c v{h.Version} checkpoint: {bytes.Length} bytes, expected {expected} for dim={h.Dim}, hidden_dim={h.HiddenDim}, n_layers={h.Layers}, n_heads={h.Heads}, n_kv_heads={h.KvHeads}, vocab={h.VocabSize}, seq_len={h.SeqLen}, shared_classifier={h.Shared}.");
-        if (h.Version == 0 && bytes.Length != expected)
-            throw new ModelLoadException($"{path}: {bytes.Length} bytes, expected exactly {expected} for a llama2.c v0 checkpoint with this header.");
+        if (length < expected)
+            throw new ModelLoadException($"{path}: truncated llama2.c v{h.Version} checkpoint: {length} bytes, expected {expected} for dim={h.Dim}, hidden_dim={h.HiddenDim}, n_layers={h.Layers}, n_heads={h.Heads}, n_kv_heads={h.KvHeads}, vocab={h.VocabSize}, seq_len={h.SeqLen}, shared_classifier={h.Shared}.");
+        if (h.Version == 0 && length != expected)
+            throw new ModelLoadException($"{path}: {length} bytes, expected exactly {expected} for a llama2.c v0 checkpoint with this header.");
 
-        var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        var entries = new List<Llama2cEntry>();
         long offset = h.DataOffset;
         foreach (var (kind, shape) in order)
         {
             long n = shape.Aggregate(1L, (a, x) => a * x);
-            var all = new float[n];
-            Buffer.BlockCopy(bytes, (int)offset, all, 0, (int)(4 * n));
-            offset += 4 * n;
             switch (kind)
             {
-                case "emb": tensors["model.embed_tokens.weight"] = new("model.embed_tokens.weight", shape, all); break;
-                case "wcls": tensors["lm_head.weight"] = new("lm_head.weight", shape, all); break;
-                case "rms_final": tensors["model.norm.weight"] = new("model.norm.weight", shape, all); break;
-                case "freq_cis": break;   // recomputed from the RoPE base
+                case "emb": entries.Add(new("model.embed_tokens.weight", shape, offset, 0)); break;
+                case "wcls": entries.Add(new("lm_head.weight", shape, offset, 0)); break;
+                case "rms_final": entries.Add(new("model.norm.weight", shape, offset, 0)); break;
+                case "freq_cis": break;
                 default:
                     var per = shape[1..];
-                    int size = (int)(n / L);
-                    for (int l = 0; l < L; l++)
+                    long size = n / L;
+                    var key = kind switch
                     {
-                        var w = all.AsSpan(l * size, size).ToArray();
-                        var key = kind switch
-                        {
-                            "rms_att" => "input_layernorm.weight",
-                            "rms_ffn" => "post_attention_layernorm.weight",
-                            "wq" => "self_attn.q_proj.weight",
-                            "wk" => "self_attn.k_proj.weight",
-                            "wv" => "self_attn.v_proj.weight",
-                            "wo" => "self_attn.o_proj.weight",
-                            "w1" => "mlp.gate_proj.weight",
-                            "w2" => "mlp.down_proj.weight",
-                            "w3" => "mlp.up_proj.weight",
-                            _ => throw new InvalidOperationException(kind),
-                        };
-                        if (kind == "wq") w = InterleavedToHalf(w, h.Heads, d);
-                        if (kind == "wk") w = InterleavedToHalf(w, h.KvHeads, d);
-                        var name = $"model.layers.{l}.{key}";
-                        tensors[name] = new(name, per, w);
-                    }
+                        "rms_att" => "input_layernorm.weight",
+                        "rms_ffn" => "post_attention_layernorm.weight",
+                        "wq" => "self_attn.q_proj.weight",
+                        "wk" => "self_attn.k_proj.weight",
+                        "wv" => "self_attn.v_proj.weight",
+                        "wo" => "self_attn.o_proj.weight",
+                        "w1" => "mlp.gate_proj.weight",
+                        "w2" => "mlp.down_proj.weight",
+                        "w3" => "mlp.up_proj.weight",
+                        _ => throw new InvalidOperationException(kind),
+                    };
+                    int permute = kind == "wq" ? h.Heads : kind == "wk" ? h.KvHeads : 0;
+                    for (int l = 0; l < L; l++) entries.Add(new($"model.layers.{l}.{key}", per, offset + 4 * l * size, permute));
                     break;
             }
+            offset += 4 * n;
+        }
+        return (h, entries);
+    }
+
+    /// <summary>Reads one tensor (float32, little-endian) into <paramref name="destination"/> (length = its element count),
+    /// applying the <c>wq</c>/<c>wk</c> row permutation.</summary>
+    public static void ReadInto(Stream stream, Llama2cEntry entry, Span<float> destination)
+    {
+        stream.Position = entry.Offset;
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("llama2.c checkpoints are little-endian");
+        if (entry.PermuteHeads > 0)
+        {
+            var permuted = InterleavedToHalf(destination.ToArray(), entry.PermuteHeads, entry.Shape[^1]);
+            permuted.CopyTo(destination);
+        }
+    }
+
+    /// <summary>Reads every tensor of a llama2.c checkpoint into float32 arrays under Hugging Face names (for the exporter;
+    /// the backend streams with <see cref="Layout"/> and <see cref="ReadInto"/> instead).</summary>
+    /// <exception cref="ModelLoadException">Missing, truncated or inconsistent file.</exception>
+    public static (Llama2cHeader Header, Dictionary<string, WeightTensor> Tensors) Read(string path)
+    {
+        var (h, entries) = Layout(path);
+        var tensors = new Dictionary<string, WeightTensor>(StringComparer.Ordinal);
+        using var s = File.OpenRead(path);
+        foreach (var e in entries)
+        {
+            var data = new float[e.Shape.Aggregate(1L, (a, x) => a * x)];
+            ReadInto(s, e, data);
+            tensors[e.Name] = new WeightTensor(e.Name, e.Shape, data);
         }
         return (h, tensors);
     }
 
-    /// <summary>Permutes the rows of a q/k projection <c>[heads·D, cols]</c> from the interleaved-pair RoPE layout to rotate_half.</summary>
     private static float[] InterleavedToHalf(float[] w, int heads, int cols)
     {
         int rows = w.Length / cols, hd = rows / heads;

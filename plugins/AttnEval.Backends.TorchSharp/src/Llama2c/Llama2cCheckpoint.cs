@@ -23,16 +23,39 @@ internal static class Llama2cCheckpoint
 
     /// <summary>Loads a checkpoint into a new float32 model on <paramref name="device"/>.</summary>
     /// <exception cref="ModelLoadException">Missing, truncated or inconsistent file; the message names the file and the expected size.</exception>
-    public static (LlamaForCausalLM Model, Llama2cHeader Header) Load(string path, Device? device)
+    public static (LlamaForCausalLM Model, Llama2cHeader Header) Load(string path, Device? device, ScalarType dtype = ScalarType.Float32)
     {
-        var (h, tensors) = Llama2cWeights.Read(path);
-        var model = new LlamaForCausalLM(ToConfig(h), device);
+        var (h, entries) = Llama2cWeights.Layout(path);
+        var model = CheckpointLoader.Create(dtype, () => new LlamaForCausalLM(ToConfig(h), device));
         var sd = model.state_dict();
         using var noGrad = no_grad();
-        foreach (var t in tensors.Values)
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        const int chunk = CheckpointLoader.ChunkBytes / 4;
+        float[]? staging = null;
+        foreach (var e in entries)
         {
-            using var value = tensor(t.Data, t.Shape.Select(x => (long)x).ToArray());
-            sd[t.Name].copy_(value);
+            var target = sd[e.Name];
+            long count = e.Shape.Aggregate(1L, (a, x) => a * x);
+            using var flat = target.view(-1);
+            if (e.PermuteHeads > 0 || count <= chunk)
+            {
+                // One layer's matrix at a time (the q/k row permutation needs the whole matrix).
+                var data = new float[count];
+                Llama2cWeights.ReadInto(stream, e, data);
+                using var value = tensor(data);
+                flat.copy_(value);
+                continue;
+            }
+            staging ??= new float[chunk];
+            for (long offset = 0; offset < count; offset += chunk)
+            {
+                int n = (int)Math.Min(chunk, count - offset);
+                var part = n == staging.Length ? staging : new float[n];
+                Llama2cWeights.ReadInto(stream, e with { Offset = e.Offset + 4 * offset, Shape = [n] }, part);
+                using var value = tensor(part);
+                using var slice = flat.narrow(0, offset, n);
+                slice.copy_(value);
+            }
         }
         return (model, h);
     }
