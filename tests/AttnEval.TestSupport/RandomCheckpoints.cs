@@ -12,7 +12,7 @@ public static class RandomCheckpoints
 {
     /// <summary>The real <c>config.json</c> of a model family (values as published on the Hugging Face Hub).</summary>
     /// <param name="name"><c>llama-3.2-1b</c>, <c>qwen2.5-0.5b</c>, <c>mistral-7b-v0.3</c>, <c>gpt2</c> or <c>llama-110m</c>
-    /// (llama2.c's 110M shape: d 768, 12 layers, 12 heads, vocab 32000).</param>
+    /// (llama2.c's stories110M shape: d 768, 12 layers, 12 heads, vocab 32000, shared classifier).</param>
     public static JsonObject Config(string name) => name switch
     {
         "llama-3.2-1b" => new JsonObject
@@ -48,7 +48,7 @@ public static class RandomCheckpoints
             ["architectures"] = new JsonArray("LlamaForCausalLM"), ["model_type"] = "llama", ["vocab_size"] = 32000, ["hidden_size"] = 768,
             ["intermediate_size"] = 2048, ["num_hidden_layers"] = 12, ["num_attention_heads"] = 12, ["num_key_value_heads"] = 12,
             ["hidden_act"] = "silu", ["max_position_embeddings"] = 1024, ["rms_norm_eps"] = 1e-5, ["rope_theta"] = 10000.0,
-            ["tie_word_embeddings"] = false, ["bos_token_id"] = 1, ["eos_token_id"] = 2, ["torch_dtype"] = "float32",
+            ["tie_word_embeddings"] = true, ["bos_token_id"] = 1, ["eos_token_id"] = 2, ["torch_dtype"] = "float32",
         },
         _ => throw new ArgumentException($"unknown model '{name}'", nameof(name)),
     };

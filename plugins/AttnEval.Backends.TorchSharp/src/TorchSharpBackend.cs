@@ -126,7 +126,9 @@ public sealed class TorchSharpBackend : IModelBackend
             var dir = Path.GetDirectoryName(path)!;
             var tokPath = source.Tokenizer ?? new[] { Path.Combine(dir, "tokenizer.bin"), Path.Combine(dir, $"tok{header.VocabSize}.bin") }.FirstOrDefault(File.Exists)
                 ?? throw new ModelLoadException($"{path}: no tokenizer beside the checkpoint (expected {Path.Combine(dir, "tokenizer.bin")} or tok{header.VocabSize}.bin; or set model.tokenizer).");
-            var tokenizer = Llama2cTokenizerReader.Read(tokPath, header.VocabSize);
+            ITokenizerDetails tokenizer = Directory.Exists(tokPath)
+                ? HfTokenizerLoader.Load(tokPath, header.VocabSize, [2], 1)   // a Hugging Face tokenizer folder for a llama2.c checkpoint
+                : Llama2cTokenizerReader.Read(tokPath, header.VocabSize);
             var decoder = new LlamaDecoder(model);
             return new TorchSharpLanguageModel(decoder, tokenizer, Describe(decoder, dtype, source.Device, Path.GetFileNameWithoutExtension(path), [path]), device);
         }

@@ -134,17 +134,18 @@ public static class Llama2cWeights
     }
 
     /// <summary>Reads one tensor (float32, little-endian) into <paramref name="destination"/> (length = its element count),
-    /// applying the <c>wq</c>/<c>wk</c> row permutation.</summary>
-    public static void ReadInto(Stream stream, Llama2cEntry entry, Span<float> destination)
+    /// applying the <c>wq</c>/<c>wk</c> row permutation through <paramref name="scratch"/> (same length; unused otherwise).</summary>
+    public static void ReadInto(Stream stream, Llama2cEntry entry, Span<float> destination, Span<float> scratch)
     {
-        stream.Position = entry.Offset;
-        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("llama2.c checkpoints are little-endian");
-        if (entry.PermuteHeads > 0)
+        stream.Position = entry.Offset;
+        if (entry.PermuteHeads == 0)
         {
-            var permuted = InterleavedToHalf(destination.ToArray(), entry.PermuteHeads, entry.Shape[^1]);
-            permuted.CopyTo(destination);
+            stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
+            return;
         }
+        stream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(scratch));
+        InterleavedToHalf(scratch, destination, entry.PermuteHeads, entry.Shape[^1]);
     }
 
     /// <summary>Reads every tensor of a llama2.c checkpoint into float32 arrays under Hugging Face names (for the exporter;
@@ -158,22 +159,20 @@ public static class Llama2cWeights
         foreach (var e in entries)
         {
             var data = new float[e.Shape.Aggregate(1L, (a, x) => a * x)];
-            ReadInto(s, e, data);
+            ReadInto(s, e, data, e.PermuteHeads > 0 ? new float[data.Length] : default);
             tensors[e.Name] = new WeightTensor(e.Name, e.Shape, data);
         }
         return (h, tensors);
     }
 
-    private static float[] InterleavedToHalf(float[] w, int heads, int cols)
+    private static void InterleavedToHalf(ReadOnlySpan<float> w, Span<float> r, int heads, int cols)
     {
         int rows = w.Length / cols, hd = rows / heads;
-        var r = new float[w.Length];
         for (int h = 0; h < heads; h++)
             for (int i = 0; i < hd / 2; i++)
             {
-                Array.Copy(w, (h * hd + 2 * i) * cols, r, (h * hd + i) * cols, cols);
-                Array.Copy(w, (h * hd + 2 * i + 1) * cols, r, (h * hd + hd / 2 + i) * cols, cols);
+                w.Slice((h * hd + 2 * i) * cols, cols).CopyTo(r.Slice((h * hd + i) * cols, cols));
+                w.Slice((h * hd + 2 * i + 1) * cols, cols).CopyTo(r.Slice((h * hd + hd / 2 + i) * cols, cols));
             }
-        return r;
     }
 }

@@ -31,7 +31,9 @@ internal static class Llama2cCheckpoint
         using var noGrad = no_grad();
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         const int chunk = CheckpointLoader.ChunkBytes / 4;
-        float[]? staging = null;
+        // One staging array (and one scratch array for the q/k permutation) per distinct tensor size, reused across layers,
+        // so loading allocates a few layer-sized buffers in all rather than garbage per tensor.
+        var staging = new Dictionary<long, (float[] Data, float[] Scratch)>();
         foreach (var e in entries)
         {
             var target = sd[e.Name];
@@ -40,18 +42,21 @@ internal static class Llama2cCheckpoint
             if (e.PermuteHeads > 0 || count <= chunk)
             {
                 // One layer's matrix at a time (the q/k row permutation needs the whole matrix).
-                var data = new float[count];
-                Llama2cWeights.ReadInto(stream, e, data);
-                using var value = tensor(data);
+                if (!staging.TryGetValue(count, out var buffers))
+                    staging[count] = buffers = (new float[count], e.PermuteHeads > 0 ? new float[count] : []);
+                else if (e.PermuteHeads > 0 && buffers.Scratch.Length == 0)
+                    staging[count] = buffers = (buffers.Data, new float[count]);
+                Llama2cWeights.ReadInto(stream, e, buffers.Data, buffers.Scratch);
+                using var value = tensor(buffers.Data);
                 flat.copy_(value);
                 continue;
             }
-            staging ??= new float[chunk];
+            if (!staging.TryGetValue(chunk, out var chunkBuffers)) staging[chunk] = chunkBuffers = (new float[chunk], []);
             for (long offset = 0; offset < count; offset += chunk)
             {
                 int n = (int)Math.Min(chunk, count - offset);
-                var part = n == staging.Length ? staging : new float[n];
-                Llama2cWeights.ReadInto(stream, e with { Offset = e.Offset + 4 * offset, Shape = [n] }, part);
+                var part = n == chunk ? chunkBuffers.Data : new float[n];
+                Llama2cWeights.ReadInto(stream, e with { Offset = e.Offset + 4 * offset, Shape = [n] }, part, default);
                 using var value = tensor(part);
                 using var slice = flat.narrow(0, offset, n);
                 slice.copy_(value);

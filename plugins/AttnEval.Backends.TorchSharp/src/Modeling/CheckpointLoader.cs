@@ -43,6 +43,7 @@ internal static class CheckpointLoader
         var expected = module.state_dict();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var buffer = new byte[ChunkBytes];
+        var staging = new Dictionary<int, float[]>();
         using var noGrad = no_grad();
         foreach (var file in files)
         {
@@ -55,7 +56,7 @@ internal static class CheckpointLoader
                     throw new ModelLoadException($"{file.Path}: tensor '{entry.Name}' is not consumed by this architecture (no such parameter; a config that does not match the weights, e.g. attention_bias false with q/k/v biases present).");
                 if (!target.shape.SequenceEqual(entry.Shape.Select(d => (long)d)))
                     throw new ModelLoadException($"{file.Path}: tensor '{entry.Name}' has shape [{string.Join(", ", entry.Shape)}], expected [{string.Join(", ", target.shape)}].");
-                Copy(stream, entry, target, buffer);
+                Copy(stream, entry, target, buffer, staging);
                 seen.Add(name);
             }
         }
@@ -70,31 +71,36 @@ internal static class CheckpointLoader
 
     /// <summary>Streams one tensor into <paramref name="target"/> chunk by chunk: the bytes of a chunk are decoded to
     /// float32 (F16/BF16 widened exactly) and <c>copy_</c> converts them to the parameter's dtype.</summary>
-    private static void Copy(FileStream stream, SafetensorsEntry entry, Tensor target, byte[] buffer)
+    /// <param name="stream">The open file.</param>
+    /// <param name="entry">The tensor's header entry.</param>
+    /// <param name="target">The parameter to fill.</param>
+    /// <param name="buffer">Byte buffer of <see cref="ChunkBytes"/>.</param>
+    /// <param name="staging">float32 staging arrays by length, reused across tensors (the library wraps whole arrays,
+    /// and layers repeat the same few sizes), so loading leaves no per-tensor garbage behind.</param>
+    private static void Copy(FileStream stream, SafetensorsEntry entry, Tensor target, byte[] buffer, Dictionary<int, float[]> staging)
     {
         using var flat = target.view(-1);
         long perChunk = buffer.Length / 4;   // elements per chunk, sized for the float32 staging array
-        var staging = new float[Math.Min(perChunk, entry.Count)];
         stream.Position = entry.Begin;
         for (long offset = 0; offset < entry.Count; offset += perChunk)
         {
             int n = (int)Math.Min(perChunk, entry.Count - offset);
             var bytes = buffer.AsSpan(0, n * entry.Width);
             stream.ReadExactly(bytes);
-            if (staging.Length != n) staging = new float[n];
+            if (!staging.TryGetValue(n, out var values)) staging[n] = values = new float[n];
             switch (entry.DType)
             {
                 case "F32":
-                    System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(staging);
+                    System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(values);
                     break;
                 case "F16":
-                    for (int i = 0; i < n; i++) staging[i] = (float)System.Buffers.Binary.BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(i * 2, 2));
+                    for (int i = 0; i < n; i++) values[i] = (float)System.Buffers.Binary.BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(i * 2, 2));
                     break;
                 default:
-                    for (int i = 0; i < n; i++) staging[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2, 2)) << 16);
+                    for (int i = 0; i < n; i++) values[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(i * 2, 2)) << 16);
                     break;
             }
-            using var chunk = tensor(staging);
+            using var chunk = tensor(values);
             using var slice = flat.narrow(0, offset, n);
             slice.copy_(chunk);
         }
@@ -115,7 +121,7 @@ internal static class CheckpointLoader
                 using var noGrad = no_grad();
                 using var scratch = empty(embedding.shape, embedding.dtype);
                 using var stream = File.OpenRead(file.Path);
-                Copy(stream, entry, scratch, new byte[ChunkBytes]);
+                Copy(stream, entry, scratch, new byte[ChunkBytes], []);
                 double diff = (scratch.to(ScalarType.Float32) - embedding.to(ScalarType.Float32)).abs().max().item<float>();
                 return diff == 0 ? null
                     : $"{file.Path}: config.json ties the output head to '{embeddingKey}' (tie_word_embeddings), but the file's lm_head.weight differs from it (max |Δ| = {diff:G3}); the embedding is used, as Hugging Face does — check tie_word_embeddings.";

@@ -1,0 +1,18 @@
+using AttnEval.TestSupport;
+
+// dotnet run --project bench/AttnEval.Bench -- hf <model> <F32|F16|BF16> <out-dir> [layers]
+// dotnet run --project bench/AttnEval.Bench -- llama2c <model> <out.bin>
+// <model>: llama-3.2-1b, qwen2.5-0.5b, mistral-7b-v0.3, gpt2, llama-110m. Prints the bytes of tensor data written.
+if (args is ["hf", var name, var dtype, var dir, .. var rest])
+{
+    long bytes = RandomCheckpoints.Write(dir, RandomCheckpoints.Config(name), dtype, rest.Length > 0 ? int.Parse(rest[0]) : null);
+    Console.WriteLine(bytes);
+    return 0;
+}
+if (args is ["llama2c", var model, var path])
+{
+    Console.WriteLine(RandomCheckpoints.WriteLlama2c(path, RandomCheckpoints.Config(model)));
+    return 0;
+}
+Console.Error.WriteLine("usage: hf <model> <F32|F16|BF16> <out-dir> [layers] | llama2c <model> <out.bin>");
+return 2;
