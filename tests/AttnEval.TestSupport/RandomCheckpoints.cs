@@ -147,41 +147,69 @@ public static class RandomCheckpoints
         });
     }
 
-    /// <summary>Writes a llama2.c version-1 checkpoint (256-byte header, fp32) with the shape of <paramref name="config"/>
-    /// (a llama config), deterministic values, untied classifier unless the config ties it.</summary>
-    /// <returns>Bytes of tensor data written.</returns>
-    public static long WriteLlama2c(string path, JsonObject config, ulong seed = 1)
+    /// <summary>Writes a llama2.c checkpoint with the shape of <paramref name="config"/> (a llama config), fp32, deterministic
+    /// values, untied classifier unless the config ties it: version 1 (256-byte header) or the legacy version 0 that
+    /// llama2.c's <c>run.c</c> reads (7-int header, <c>freq_cis</c> tables written as zeros).</summary>
+    /// <param name="path">Output file.</param>
+    /// <param name="config">A llama config.</param>
+    /// <param name="version">1 or 0.</param>
+    /// <param name="seed">Seed of the values.</param>
+    /// <param name="silenceBosEos">Zero the embedding rows of ids 1 and 2 (BOS/EOS of the Llama 2 vocabulary), so a tied
+    /// random model never picks them greedily and a benchmark runs its full length (run.c stops at BOS).</param>
+    /// <returns>Bytes of tensor data written (the freq_cis tables excluded).</returns>
+    public static long WriteLlama2c(string path, JsonObject config, int version = 1, ulong seed = 1, bool silenceBosEos = false)
     {
         int V = (int)config["vocab_size"]!, d = (int)config["hidden_size"]!, ff = (int)config["intermediate_size"]!, L = (int)config["num_hidden_layers"]!;
         int H = (int)config["num_attention_heads"]!, Hkv = (int?)config["num_key_value_heads"] ?? H, T = (int)config["max_position_embeddings"]!;
         bool shared = (bool?)config["tie_word_embeddings"] == true;
         int kv = d / H * Hkv;
         using var s = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        var header = new byte[256];
-        BitConverter.GetBytes(0x616b3432u).CopyTo(header, 0);
-        int[] fields = [1, d, ff, L, H, Hkv, V, T];
-        for (int i = 0; i < fields.Length; i++) BitConverter.GetBytes(fields[i]).CopyTo(header, 4 + 4 * i);
-        header[36] = (byte)(shared ? 1 : 0);
-        s.Write(header);
+        if (version == 1)
+        {
+            var header = new byte[256];
+            BitConverter.GetBytes(0x616b3432u).CopyTo(header, 0);
+            int[] fields = [1, d, ff, L, H, Hkv, V, T];
+            for (int i = 0; i < fields.Length; i++) BitConverter.GetBytes(fields[i]).CopyTo(header, 4 + 4 * i);
+            header[36] = (byte)(shared ? 1 : 0);
+            s.Write(header);
+        }
+        else
+        {
+            foreach (var f in new[] { d, ff, L, H, Hkv, shared ? V : -V, T }) s.Write(BitConverter.GetBytes(f));
+        }
         long written = 0;
         var buf = new float[1 << 20];
         var bytes = new byte[4 << 20];
-        void Emit(string name, long count, float std, float? constant = null)
+        void Emit(string name, long count, float std, float? constant = null, bool counted = true)
         {
             var t = constant is { } c ? Constant(name, "F32", c, 1) : Random(name, "F32", [1], std, seed);
             for (long first = 0; first < count; first += buf.Length)
             {
                 int n = (int)Math.Min(buf.Length, count - first);
                 t.Fill(first, buf.AsSpan(0, n));
+                if (name == "emb" && silenceBosEos)
+                    for (long k = Math.Max(first, d); k < Math.Min(first + n, 3L * d); k++) buf[k - first] = 0;
                 Buffer.BlockCopy(buf, 0, bytes, 0, n * 4);
                 s.Write(bytes, 0, n * 4);
             }
-            written += 4 * count;
+            if (counted) written += 4 * count;
         }
-        Emit("rms_att", (long)L * d, 0, 1f); Emit("rms_ffn", (long)L * d, 0, 1f); Emit("rms_final", d, 0, 1f);
-        Emit("emb", (long)V * d, 0.02f);
-        Emit("wq", (long)L * d * d, 0.02f); Emit("wk", (long)L * kv * d, 0.02f); Emit("wv", (long)L * kv * d, 0.02f); Emit("wo", (long)L * d * d, 0.02f);
-        Emit("w1", (long)L * ff * d, 0.02f); Emit("w2", (long)L * d * ff, 0.02f); Emit("w3", (long)L * ff * d, 0.02f);
+        if (version == 1)
+        {
+            Emit("rms_att", (long)L * d, 0, 1f); Emit("rms_ffn", (long)L * d, 0, 1f); Emit("rms_final", d, 0, 1f);
+            Emit("emb", (long)V * d, 0.02f);
+            Emit("wq", (long)L * d * d, 0.02f); Emit("wk", (long)L * kv * d, 0.02f); Emit("wv", (long)L * kv * d, 0.02f); Emit("wo", (long)L * d * d, 0.02f);
+            Emit("w1", (long)L * ff * d, 0.02f); Emit("w2", (long)L * d * ff, 0.02f); Emit("w3", (long)L * ff * d, 0.02f);
+        }
+        else
+        {
+            Emit("emb", (long)V * d, 0.02f); Emit("rms_att", (long)L * d, 0, 1f);
+            Emit("wq", (long)L * d * d, 0.02f); Emit("wk", (long)L * kv * d, 0.02f); Emit("wv", (long)L * kv * d, 0.02f); Emit("wo", (long)L * d * d, 0.02f);
+            Emit("rms_ffn", (long)L * d, 0, 1f);
+            Emit("w1", (long)L * ff * d, 0.02f); Emit("w2", (long)L * d * ff, 0.02f); Emit("w3", (long)L * ff * d, 0.02f);
+            Emit("rms_final", d, 0, 1f);
+            Emit("freq_cis", (long)T * (d / H), 0, 0f, counted: false);   // real and imaginary halves, unused by readers
+        }
         if (!shared) Emit("wcls", (long)V * d, 0.02f);
         return written;
     }
