@@ -12,20 +12,10 @@ namespace AttnEval.ModelFiles.Weights;
 /// </summary>
 public static class SafetensorsReader
 {
-    /// <summary>The weight files of a Hugging Face folder (a single file or the shards of the index), in a stable order.</summary>
-    /// <exception cref="ModelLoadException">Neither <c>model.safetensors</c> nor its index exists, or a shard is missing.</exception>
-    public static IReadOnlyList<string> Files(string dir)
-    {
-        var single = Path.Combine(dir, "model.safetensors");
-        if (File.Exists(single)) return [single];
-        var index = Path.Combine(dir, "model.safetensors.index.json");
-        if (!File.Exists(index)) throw new ModelLoadException($"{dir}: no model.safetensors or model.safetensors.index.json (expected Hugging Face safetensors weights).");
-        if (ConfigReader.Open(index).Element("weight_map") is not { ValueKind: JsonValueKind.Object } map)
-            throw new ModelLoadException($"{index}: missing object 'weight_map' (expected tensor name → shard file).");
-        var files = map.EnumerateObject().Select(p => p.Value.GetString() ?? "").Distinct().Order(StringComparer.Ordinal).Select(f => Path.Combine(dir, f)).ToList();
-        foreach (var f in files) if (!File.Exists(f)) throw new ModelLoadException($"{index}: shard '{Path.GetFileName(f)}' is listed in weight_map but missing.");
-        return files;
-    }
+    /// <summary>The weight files of a Hugging Face folder (a single file or the shards of the index), in a stable order,
+    /// headers and index checked (<see cref="SafetensorsHeader.ReadFolder"/>).</summary>
+    /// <exception cref="ModelLoadException">Neither <c>model.safetensors</c> nor its index exists, a shard is missing, or a header is faulty.</exception>
+    public static IReadOnlyList<string> Files(string dir) => SafetensorsHeader.ReadFolder(dir).Select(h => h.Path).ToList();
 
     /// <summary>Reads every tensor of the folder's weight files (headers and index checked first: <see cref="SafetensorsHeader"/>).</summary>
     /// <exception cref="ModelLoadException">A malformed file or index; the message names the file and tensor.</exception>
