@@ -32,12 +32,13 @@ public sealed record MethodCurves(string Method, int Count, IReadOnlyList<CurveP
 /// </summary>
 public static class ReportCurves
 {
-    /// <summary>The evaluated items of one method, in file order: judged records (with <c>correct</c>) that have
-    /// <c>metrics.&lt;method&gt;.uncertainty</c> (the selection of <see cref="Running.RunSummary"/>).</summary>
+    /// <summary>The evaluated items of one method, in dataset order (<see cref="Running.RunSummary.DatasetOrder"/>, never
+    /// line order): judged records (with <c>correct</c>) that have <c>metrics.&lt;method&gt;.uncertainty</c> (the selection
+    /// of <see cref="Running.RunSummary"/>).</summary>
     public static IReadOnlyList<EvaluationItem> Items(IReadOnlyList<JsonObject> records, string method)
     {
         ArgumentNullException.ThrowIfNull(records);
-        return records
+        return Running.RunSummary.DatasetOrder(records)
             .Where(r => r["correct"] is JsonValue && r["metrics"]?[method]?["uncertainty"] is JsonValue)
             .Select(r => new EvaluationItem((double)r["metrics"]![method]!["uncertainty"]!, (double?)r["metrics"]![method]!["confidence"], (bool)r["correct"]!))
             .ToList();

@@ -17,10 +17,35 @@ namespace AttnEval.Core.Running;
 /// </remarks>
 public static class RunSummary
 {
-    /// <summary>Builds the summary document.</summary>
+    /// <summary>
+    /// The records in dataset order: by their <c>index</c> (the sample's 0-based position in the run's dataset order, written
+    /// by the runner), then by <c>id</c> (ordinal), so the same records give the same order whatever their line order in
+    /// <c>samples.jsonl</c> (a merged, resumed or edited file). Records without an <c>index</c> (run folders written before
+    /// it existed) follow, in file order. Every order-sensitive computation — the ties of PRR and AUARC under the stable
+    /// convention, the bootstrap resamples, the report's curves, calibration folds — reads records through this.
+    /// </summary>
+    /// <param name="records">Parsed <c>samples.jsonl</c> lines.</param>
+    /// <returns>A new list; the input is not changed.</returns>
+    public static IReadOnlyList<JsonObject> DatasetOrder(IReadOnlyList<JsonObject> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return records
+            .Select((r, line) => (Record: r, Line: line, Index: IndexOf(r)))
+            .OrderBy(x => x.Index is null ? 1 : 0)
+            .ThenBy(x => x.Index ?? x.Line)
+            .ThenBy(x => x.Index is null ? null : (string?)x.Record["id"], StringComparer.Ordinal)
+            .Select(x => x.Record)
+            .ToList();
+    }
+
+    private static long? IndexOf(JsonObject record) =>
+        record["index"] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+        && long.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : null;
+
+    /// <summary>Builds the summary document (records in any line order: they are read in <see cref="DatasetOrder"/>).</summary>
     public static JsonObject Compute(Recipe recipe, IReadOnlyList<JsonObject> records)
     {
-        var judged = records.Where(r => r["correct"] is JsonValue).ToList();
+        var judged = DatasetOrder(records).Where(r => r["correct"] is JsonValue).ToList();
         var ev = recipe.Evaluation;
         var methods = new JsonObject();
         var options = new EvaluationOptions
