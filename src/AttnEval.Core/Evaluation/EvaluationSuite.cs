@@ -26,6 +26,9 @@ public sealed record EvaluationOptions
     public EceBinning EceBinning { get; init; } = EceBinning.LeftClosed;
     /// <summary>AUARC definition. Default <see cref="AuarcVariant.LinTrapezoid"/> (spec §5.6).</summary>
     public AuarcVariant AuarcVariant { get; init; } = AuarcVariant.LinTrapezoid;
+    /// <summary>Ties of the uncertainty in PRR and AUARC. Default <see cref="TieBreaking.Expected"/> (the exact expectation
+    /// over tie orders); <see cref="TieBreaking.Stable"/> keeps the items' order.</summary>
+    public TieBreaking Ties { get; init; } = TieBreaking.Expected;
 }
 
 /// <summary>Whether a metric has a value.</summary>
@@ -79,6 +82,8 @@ public sealed record MethodEvaluation(string Method, int Count, int Unjudged, do
 /// when no sample has one (no confidence is ever derived from <c>u</c>); computed on the samples that have one when
 /// only some do (noted); <see cref="MetricStatus.Undefined"/> when a confidence lies outside [0, 1].</item>
 /// <item><c>auarc</c>: area under the accuracy–rejection curve (§5.6, Lin trapezoid by default).</item>
+/// <item>PRR and AUARC with tied uncertainties: the exact expectation over the orders of each tied block by default
+/// (<see cref="EvaluationOptions.Ties"/>, <see cref="TieBreaking"/>).</item>
 /// </list>
 /// <para>Degenerate inputs never throw: no judged samples makes every metric <see cref="MetricStatus.Undefined"/>.
 /// Bootstrap resamples on which a metric is undefined (e.g. one class only) are left out of its interval, and
@@ -91,7 +96,8 @@ public static class EvaluationSuite
 
     /// <summary>Evaluates one method.</summary>
     /// <param name="method">Method name, copied into the result.</param>
-    /// <param name="items">One item per sample, in a fixed order (the order breaks ties in PRR/AUARC).</param>
+    /// <param name="items">One item per sample, in a fixed order (the bootstrap resamples by position, and with
+    /// <see cref="TieBreaking.Stable"/> the order breaks ties in PRR/AUARC): the runner passes dataset order.</param>
     /// <param name="metrics">Metric names from <see cref="MetricNames"/> (case-insensitive; duplicates ignored).</param>
     /// <param name="options">Bootstrap and binning settings; null = defaults.</param>
     /// <returns>The metrics, each with value, interval and note.</returns>
@@ -153,23 +159,23 @@ public static class EvaluationSuite
             case "prr50":
             {
                 var rho = name == "prr" ? 1.0 : 0.5;
-                var full = UncertaintyMetrics.PrrCore(d.U, d.A, rho);
+                var full = UncertaintyMetrics.PrrCore(d.U, d.A, rho, o.Ties);
                 if (double.IsNaN(full.Value))
                     return new MetricResult(name, MetricStatus.Undefined, null, null, null, n, Join($"⌊ρN⌋ = 0 rejected samples for N = {n}", mapped));
                 string? note = full.Normalized ? null
                     : "all judged samples have the same label, so oracle = random: raw rejection area reported, not a ratio (LM-Polygraph normalize_metric)";
                 return WithInterval(name, full.Value, n, idx =>
                 {
-                    var r = UncertaintyMetrics.PrrCore(Pick(d.U, idx), Pick(d.A, idx), rho);
+                    var r = UncertaintyMetrics.PrrCore(Pick(d.U, idx), Pick(d.A, idx), rho, o.Ties);
                     return r.Normalized == full.Normalized ? r.Value : double.NaN;
                 }, o, Join(note, mapped));
             }
             case "auarc":
             {
-                var v = UncertaintyMetrics.AuarcCore(d.U, d.A, o.AuarcVariant);
+                var v = UncertaintyMetrics.AuarcCore(d.U, d.A, o.AuarcVariant, o.Ties);
                 if (double.IsNaN(v))
                     return new MetricResult(name, MetricStatus.Undefined, null, null, null, n, Join("the trapezoidal AUARC needs at least 2 samples", mapped));
-                return WithInterval(name, v, n, idx => UncertaintyMetrics.AuarcCore(Pick(d.U, idx), Pick(d.A, idx), o.AuarcVariant), o, mapped);
+                return WithInterval(name, v, n, idx => UncertaintyMetrics.AuarcCore(Pick(d.U, idx), Pick(d.A, idx), o.AuarcVariant, o.Ties), o, mapped);
             }
             case "ece":
             case "brier":

@@ -13,7 +13,8 @@ namespace AttnEval.Core.Running;
 /// estimator. Each evaluation metric (specs/uq-methods.md §5) is reported as
 /// <c>{ value, ci_low, ci_high }</c> with a percentile bootstrap interval over the samples
 /// (through <see cref="EvaluationSuite"/>; <c>evaluation.bootstrap</c> resamples, <c>evaluation.confidence_level</c>, <c>evaluation.seed</c>); a value that is
-/// undefined (one class only, no confidence for ECE/Brier) is <c>null</c> with a <c>note</c>.
+/// undefined (one class only, no confidence for ECE/Brier) is <c>null</c> with a <c>note</c>. <c>ties</c> records how PRR and
+/// AUARC treated tied uncertainties (<c>expected</c> or <c>stable</c>, recipe key <c>evaluation.ties</c>).
 /// </remarks>
 public static class RunSummary
 {
@@ -51,6 +52,7 @@ public static class RunSummary
         var options = new EvaluationOptions
         {
             BootstrapResamples = ev.Bootstrap, ConfidenceLevel = ev.ConfidenceLevel, Seed = ev.Seed, EceBins = ev.EceBins,
+            Ties = ev.Ties,
         };
         foreach (var m in recipe.Metrics)
         {
@@ -93,6 +95,7 @@ public static class RunSummary
             ["bootstrap"] = ev.Bootstrap,
             ["confidence_level"] = ev.ConfidenceLevel,
             ["ece_bins"] = ev.EceBins,
+            ["ties"] = RecipeNames.TieBreakingName(ev.Ties),
             ["seed"] = ev.Seed,
             ["methods"] = methods,
         };

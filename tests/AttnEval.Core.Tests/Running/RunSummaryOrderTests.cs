@@ -21,7 +21,7 @@ public sealed class RunSummaryOrderTests
         Prompt = new PromptSpec("{{input}}"),
         Generation = new GenerationSpec(8, 0, 1, 0, 0, 0, 1, []),
         Metrics = [new MetricSpec("m", OptionValues.Empty)],
-        Evaluation = new EvaluationSpec(["auroc", "prr", "ece", "auarc"], 200, 0.95, 20, 3),
+        Evaluation = new EvaluationSpec(["auroc", "prr", "ece", "auarc"], 200, 0.95, 20, 3, RecipeNames.ParseTieBreaking(ties)!.Value),
         OutputDir = "/nowhere",
         SourceFile = "/nowhere/order.yaml",
     };
@@ -66,6 +66,7 @@ public sealed class RunSummaryOrderTests
     public void Report_curves_follow_dataset_order_not_line_order()
     {
         var summary = new JsonObject { ["ece_bins"] = 20, ["ties"] = "stable", ["methods"] = new JsonObject { ["m"] = new JsonObject() } };
+        // (With the default, expected ties, the order cannot matter at all; "stable" makes the dataset order visible.)
         var reversed = Records();
         reversed.Reverse();
         var curve = ReportCurves.FromRun(summary, reversed).Single().AccuracyRejection;
