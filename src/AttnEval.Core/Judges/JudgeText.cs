@@ -28,17 +28,27 @@ internal static partial class JudgeText
     };
 
     /// <summary>
-    /// TriviaQA-style answer normalisation (specs/uq-methods.md §6.4): lower-case; <c>_</c>, punctuation and symbols
-    /// (which include ‘ ’ ´ `) become spaces; the articles a/an/the are removed as whole words; whitespace is
-    /// collapsed and trimmed.
+    /// TriviaQA-style answer normalisation (specs/uq-methods.md §6.4), Unicode-aware: first Unicode normalisation form
+    /// KC (so composed and decomposed accents, full-width forms and ligatures compare equal), then lower-case (invariant);
+    /// <c>_</c>, punctuation and symbols (which include ‘ ’ ´ `) become spaces, as does a combining mark left without a
+    /// base letter (NFKC turns a spacing accent such as ´ into a space and a combining mark); the articles a/an/the are
+    /// removed as whole words; whitespace is collapsed and trimmed.
     /// </summary>
     public static string NormalizeAnswer(string text)
     {
-        var sb = new StringBuilder(text.Length);
-        foreach (var ch in text.ToLowerInvariant())
-            sb.Append(ch == '_' || char.IsPunctuation(ch) || char.IsSymbol(ch) ? ' ' : ch);
+        var folded = text.Normalize(NormalizationForm.FormKC).ToLowerInvariant();
+        var sb = new StringBuilder(folded.Length);
+        foreach (var ch in folded)
+        {
+            var separator = ch == '_' || char.IsPunctuation(ch) || char.IsSymbol(ch)
+                || (IsMark(ch) && (sb.Length == 0 || char.IsWhiteSpace(sb[^1])));
+            sb.Append(separator ? ' ' : ch);
+        }
         return string.Join(' ', Tokens(sb.ToString()).Where(t => t is not ("a" or "an" or "the")));
     }
+
+    private static bool IsMark(char ch) => char.GetUnicodeCategory(ch) is UnicodeCategory.NonSpacingMark
+        or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
 
     /// <summary>Whitespace tokens.</summary>
     public static string[] Tokens(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
