@@ -155,9 +155,17 @@ public class SampledAnswerEstimatorTests
     {
         // Pairs: (the cat sat, the cat ran) LCS 2 of 3 → F 2/3; (the cat sat, a dog ran) 0; (the cat ran, a dog ran) LCS 1 → F 1/3.
         LexicalSimilarity.Compute(["The cat sat.", "the cat ran", "a dog ran"]).Should().BeApproximately(-1.0 / 3, 1e-12);
-        RougeL.FMeasure("a b c d", "b d").Should().BeApproximately(2 * 0.5 * 1 / 1.5, 1e-12);
-        RougeL.FMeasure("", "x").Should().Be(0);
+        Rouge.LFMeasure("a b c d", "b d").Should().BeApproximately(2 * 0.5 * 1 / 1.5, 1e-12);
+        Rouge.LFMeasure("", "x").Should().Be(0);
         Run(new LexicalSimilarity(), Context([Seq("same words", [0.1]), Seq("Same, words!", [0.2])])).Uncertainty.Should().Be(-1);
+    }
+
+    [Fact]
+    public void Lexical_similarity_keeps_combining_marks()
+    {
+        // Issue 14 item 9: "दिन" and "दान" differ only in their vowel signs; they share no ROUGE token (was −1: identical once the marks were dropped).
+        LexicalSimilarity.Compute(["दिन", "दान"]).Should().Be(0);
+        LexicalSimilarity.Compute(["caf\u00e9", "cafe\u0301"]).Should().Be(-1);
     }
 
     private static readonly double[,] Tv8 = { { 1, 0.9, 0.1 }, { 0.9, 1, 0.2 }, { 0.1, 0.2, 1 } };

@@ -53,14 +53,6 @@ internal static partial class JudgeText
     /// <summary>Whitespace tokens.</summary>
     public static string[] Tokens(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
 
-    /// <summary>ROUGE tokens: lower-case, every run of characters that are not letters or digits is a separator.</summary>
-    public static string[] RougeTokens(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        foreach (var ch in text.ToLowerInvariant()) sb.Append(char.IsLetterOrDigit(ch) ? ch : ' ');
-        return Tokens(sb.ToString());
-    }
-
     // A number: optional minus (not right after a letter/digit, so "16-3" is 16 and 3), then digits with
     // optional thousands commas, then an optional decimal part; or a bare ".5".
     [GeneratedRegex(@"(?<![\p{L}\p{N}])[-−]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?|(?<![\p{L}\p{N}.])[-−]?\.\d+", RegexOptions.CultureInvariant)]
@@ -98,17 +90,4 @@ internal static partial class JudgeText
         return nl < 0 ? rest : rest[..nl];
     }
 
-    /// <summary>Length of the longest common subsequence of two token sequences (dynamic programming, O(|a|·|b|) time, O(|b|) memory).</summary>
-    public static int Lcs(IReadOnlyList<string> a, IReadOnlyList<string> b)
-    {
-        var prev = new int[b.Count + 1];
-        var cur = new int[b.Count + 1];
-        for (var i = 1; i <= a.Count; i++)
-        {
-            for (var j = 1; j <= b.Count; j++)
-                cur[j] = string.Equals(a[i - 1], b[j - 1], StringComparison.Ordinal) ? prev[j - 1] + 1 : Math.Max(prev[j], cur[j - 1]);
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Count];
-    }
 }
