@@ -14,7 +14,8 @@ namespace AttnEval.Core.Running;
 /// <c>{ value, ci_low, ci_high }</c> with a percentile bootstrap interval over the samples
 /// (through <see cref="EvaluationSuite"/>; <c>evaluation.bootstrap</c> resamples, <c>evaluation.confidence_level</c>, <c>evaluation.seed</c>); a value that is
 /// undefined (one class only, no confidence for ECE/Brier) is <c>null</c> with a <c>note</c>. <c>ties</c> records how PRR and
-/// AUARC treated tied uncertainties (<c>expected</c> or <c>stable</c>, recipe key <c>evaluation.ties</c>).
+/// AUARC treated tied uncertainties (<c>expected</c> or <c>stable</c>, recipe key <c>evaluation.ties</c>); each method's
+/// <c>options</c> are its validated recipe options (e.g. the semantic-entropy <c>variant</c> and <c>unique_responses</c>).
 /// </remarks>
 public static class RunSummary
 {
@@ -67,6 +68,8 @@ public static class RunSummary
             {
                 ["n"] = result.Count,
                 ["errors"] = records.Count(r => r["errors"]?[m.Name] is not null),
+                // The metric's validated options (defaults filled in), so a number names the variant that produced it.
+                ["options"] = JsonSerializerHelpers.ToNode(m.Options.Values),
             };
             foreach (var (name, mr) in result.Metrics)
             {

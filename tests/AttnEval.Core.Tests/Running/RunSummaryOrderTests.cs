@@ -49,6 +49,19 @@ public sealed class RunSummaryOrderTests
     }
 
     [Fact]
+    public void Summary_records_each_methods_options_such_as_the_semantic_entropy_variant()
+    {
+        // Issue 14 item 10: which variant produced a number must be readable from summary.json.
+        var recipe = Recipe() with
+        {
+            Metrics = [new MetricSpec("m", new OptionValues(new Dictionary<string, object?> { ["variant"] = "polygraph-mean", ["unique_responses"] = true }))],
+        };
+        var m = RunSummary.Compute(recipe, Records())["methods"]!["m"]!;
+        ((string?)m["options"]!["variant"]).Should().Be("polygraph-mean");
+        ((bool)m["options"]!["unique_responses"]!).Should().BeTrue();
+    }
+
+    [Fact]
     public void Dataset_order_sorts_by_index_then_id_and_keeps_records_without_index_last_in_file_order()
     {
         var records = new List<JsonObject>
