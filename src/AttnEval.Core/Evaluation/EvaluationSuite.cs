@@ -29,6 +29,10 @@ public sealed record EvaluationOptions
     /// <summary>Ties of the uncertainty in PRR and AUARC. Default <see cref="TieBreaking.Expected"/> (the exact expectation
     /// over tie orders); <see cref="TieBreaking.Stable"/> keeps the items' order.</summary>
     public TieBreaking Ties { get; init; } = TieBreaking.Expected;
+    /// <summary>How intervals are read from the bootstrap replicates. Default <see cref="IntervalMethod.Centered"/> (the
+    /// bias-centred percentile interval, which always holds the estimate); <see cref="IntervalMethod.Percentile"/> is the
+    /// previous convention.</summary>
+    public IntervalMethod Interval { get; init; } = IntervalMethod.Centered;
 }
 
 /// <summary>Whether a metric has a value.</summary>
@@ -42,7 +46,7 @@ public enum MetricStatus
     NotApplicable,
 }
 
-/// <summary>One metric of one method, with its percentile bootstrap interval.</summary>
+/// <summary>One metric of one method, with its bootstrap interval (<see cref="EvaluationOptions.Interval"/>).</summary>
 /// <param name="Name">Metric name (<c>auroc</c>, <c>auprc</c>, <c>prr</c>, <c>prr50</c>, <c>ece</c>, <c>brier</c>, <c>auarc</c>).</param>
 /// <param name="Status">Whether <paramref name="Value"/> is set.</param>
 /// <param name="Value">The metric on all used samples; null unless <see cref="MetricStatus.Ok"/>. Never NaN, so it
@@ -67,8 +71,8 @@ public sealed record MetricResult(string Name, MetricStatus Status, double? Valu
 public sealed record MethodEvaluation(string Method, int Count, int Unjudged, double? Accuracy, IReadOnlyDictionary<string, MetricResult> Metrics);
 
 /// <summary>
-/// Computes the uncertainty-evaluation metrics of specs/uq-methods.md §5 for one method, with percentile bootstrap
-/// intervals (<see cref="Bootstrap"/>). This is the entry point the runner calls once per estimator.
+/// Computes the uncertainty-evaluation metrics of specs/uq-methods.md §5 for one method, with bootstrap intervals
+/// (<see cref="Bootstrap"/>; bias-centred percentile by default, <see cref="IntervalMethod"/>). This is the entry point the runner calls once per estimator.
 /// </summary>
 /// <remarks>
 /// <para>Metrics (all with labels = correctness, uncertainty higher = less trustworthy):</para>
@@ -203,9 +207,20 @@ public static class EvaluationSuite
     private static MetricResult WithInterval(string name, double value, int n, Func<int[], double> statistic, EvaluationOptions o, string? note)
     {
         if (o.BootstrapResamples == 0) return new MetricResult(name, MetricStatus.Ok, value, null, null, n, note);
-        var ci = Bootstrap.PercentileInterval(n, statistic, o.BootstrapResamples, o.ConfidenceLevel, o.Seed);
+        // PRR is at most 1 (and has no lower bound); every other metric lies in [0, 1].
+        (double, double) bounds = name is "prr" or "prr50" ? (double.NegativeInfinity, 1) : (0, 1);
+        var ci = Bootstrap.Interval(n, statistic, value, o.Interval, o.BootstrapResamples, o.ConfidenceLevel, o.Seed, bounds);
         if (ci.Valid < ci.Resamples)
             note = Join(note, $"interval from {ci.Valid} of {ci.Resamples} resamples (the metric is undefined on the rest)");
+        var alpha = (1 - o.ConfidenceLevel) / 2;
+        if (ci.Valid > 0 && (ci.ShareBelow < alpha || ci.ShareBelow > 1 - alpha))
+        {
+            var side = ci.ShareBelow < alpha ? "below" : "above";
+            var share = Math.Max(ci.ShareBelow, 1 - ci.ShareBelow);
+            var tail = o.Interval == IntervalMethod.Centered ? "; the bias-centred interval is shown" : "";
+            note = Join(note, string.Create(CultureInfo.InvariantCulture,
+                $"biased on resamples: the value lies {side} {share:P1} of its bootstrap replicates (median {ci.Median:0.####}), outside their percentile interval{tail}"));
+        }
         return ci.Valid == 0
             ? new MetricResult(name, MetricStatus.Ok, value, null, null, n, note)
             : new MetricResult(name, MetricStatus.Ok, value, ci.Lower, ci.Upper, n, note);

@@ -60,6 +60,20 @@ public static class RecipeNames
     /// <summary>The evaluation metrics a recipe may ask for (<c>evaluation.metrics</c>), in canonical order.</summary>
     public static IReadOnlyList<string> EvaluationMetrics { get; } = ["auroc", "auprc", "prr", "prr50", "ece", "brier", "auarc"];
 
+    /// <summary>The values of <c>evaluation.interval</c>: <c>centered</c> (default) and <c>percentile</c>.</summary>
+    public static IReadOnlyList<string> IntervalMethods { get; } = ["centered", "percentile"];
+
+    /// <summary>The recipe/summary name of an interval method.</summary>
+    public static string IntervalName(Evaluation.IntervalMethod method) => method == Evaluation.IntervalMethod.Percentile ? "percentile" : "centered";
+
+    /// <summary>The interval method named <paramref name="name"/>; null for an unknown name.</summary>
+    public static Evaluation.IntervalMethod? ParseInterval(string? name) => name switch
+    {
+        "centered" => Evaluation.IntervalMethod.Centered,
+        "percentile" => Evaluation.IntervalMethod.Percentile,
+        _ => null,
+    };
+
     /// <summary>The values of <c>evaluation.ties</c>: <c>expected</c> (default) and <c>stable</c>.</summary>
     public static IReadOnlyList<string> TieBreakings { get; } = ["expected", "stable"];
 
@@ -135,8 +149,11 @@ public sealed record MetricSpec(string Name, OptionValues Options);
 /// <param name="Seed">Seed of the bootstrap; default 0.</param>
 /// <param name="Ties">Tied uncertainties in PRR and AUARC (<c>evaluation.ties</c>): <c>expected</c> (default, the exact
 /// expectation over tie orders) or <c>stable</c> (dataset order, the previous convention); see <see cref="Evaluation.TieBreaking"/>.</param>
+/// <param name="Interval">How bootstrap intervals are read (<c>evaluation.interval</c>): <c>centered</c> (default, the
+/// bias-centred percentile interval, which always holds the value) or <c>percentile</c> (the previous convention); see
+/// <see cref="Evaluation.IntervalMethod"/>.</param>
 public sealed record EvaluationSpec(IReadOnlyList<string> Metrics, int Bootstrap, double ConfidenceLevel, int EceBins, long Seed,
-    Evaluation.TieBreaking Ties = Evaluation.TieBreaking.Expected);
+    Evaluation.TieBreaking Ties = Evaluation.TieBreaking.Expected, Evaluation.IntervalMethod Interval = Evaluation.IntervalMethod.Centered);
 
 /// <summary>
 /// A validated recipe (DESIGN.md §6): includes merged, <c>--set</c> overrides applied, defaults filled in,

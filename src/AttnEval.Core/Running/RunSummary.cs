@@ -11,7 +11,8 @@ namespace AttnEval.Core.Running;
 /// <remarks>
 /// For each estimator, the evaluated samples are those with a judge verdict (<c>correct</c>) and a value for that
 /// estimator. Each evaluation metric (specs/uq-methods.md §5) is reported as
-/// <c>{ value, ci_low, ci_high }</c> with a percentile bootstrap interval over the samples
+/// <c>{ value, ci_low, ci_high }</c> with a bootstrap interval over the samples (<c>interval</c>: <c>centered</c>, the
+/// bias-centred percentile interval by default, or <c>percentile</c>; <c>evaluation.interval</c>)
 /// (through <see cref="EvaluationSuite"/>; <c>evaluation.bootstrap</c> resamples, <c>evaluation.confidence_level</c>, <c>evaluation.seed</c>); a value that is
 /// undefined (one class only, no confidence for ECE/Brier) is <c>null</c> with a <c>note</c>. <c>ties</c> records how PRR and
 /// AUARC treated tied uncertainties (<c>expected</c> or <c>stable</c>, recipe key <c>evaluation.ties</c>); each method's
@@ -53,7 +54,7 @@ public static class RunSummary
         var options = new EvaluationOptions
         {
             BootstrapResamples = ev.Bootstrap, ConfidenceLevel = ev.ConfidenceLevel, Seed = ev.Seed, EceBins = ev.EceBins,
-            Ties = ev.Ties,
+            Ties = ev.Ties, Interval = ev.Interval,
         };
         foreach (var m in recipe.Metrics)
         {
@@ -99,6 +100,7 @@ public static class RunSummary
             ["confidence_level"] = ev.ConfidenceLevel,
             ["ece_bins"] = ev.EceBins,
             ["ties"] = RecipeNames.TieBreakingName(ev.Ties),
+            ["interval"] = RecipeNames.IntervalName(ev.Interval),
             ["seed"] = ev.Seed,
             ["methods"] = methods,
         };

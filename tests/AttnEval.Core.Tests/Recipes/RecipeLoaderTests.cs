@@ -67,6 +67,18 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Evaluation_interval_selects_the_bootstrap_interval_and_round_trips()
+    {
+        var loader = _dir.Loader();
+        loader.Load(_dir.Write("recipes/i0.yaml", Minimal), []).Evaluation.Interval.Should().Be(AttnEval.Core.Evaluation.IntervalMethod.Centered);
+        var pct = loader.Load(_dir.Write("recipes/i1.yaml", Minimal + "\nevaluation: { interval: percentile }"), []);
+        pct.Evaluation.Interval.Should().Be(AttnEval.Core.Evaluation.IntervalMethod.Percentile);
+        loader.Load(_dir.Write("elsewhere/i1.resolved.yaml", pct.ToResolvedYaml()), []).Evaluation.Interval.Should().Be(AttnEval.Core.Evaluation.IntervalMethod.Percentile);
+        var bad = () => loader.Load(_dir.Write("recipes/i2.yaml", Minimal + "\nevaluation: { interval: bca }"), []);
+        bad.Should().Throw<RecipeException>().WithMessage("*evaluation.interval: 'bca' is not one of centered, percentile*");
+    }
+
+    [Fact]
     public void Applies_defaults()
     {
         var r = _dir.Loader().Load(_dir.Write("recipes/min.yaml", Minimal.Replace("metrics: [msp]", "metrics:\n  - uqac")), []);

@@ -46,6 +46,8 @@ public sealed class RunSummaryOrderTests
         ((double)a["methods"]!["m"]!["prr"]!["value"]!).Should().BeApproximately(667.0 / 1066, 1e-12);
         ((double)b["methods"]!["m"]!["prr"]!["value"]!).Should().BeApproximately(667.0 / 1066, 1e-12);
         ((double)b["methods"]!["m"]!["auarc"]!["value"]!).Should().BeApproximately(0.691156, 1e-6);
+        ((string?)a["ties"]).Should().Be("stable");
+        ((string?)a["interval"]).Should().Be("centered");
     }
 
     [Fact]
