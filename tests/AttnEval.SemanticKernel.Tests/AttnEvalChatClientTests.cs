@@ -116,6 +116,13 @@ public class AttnEvalChatClientTests
         var r = updates.ToChatResponse();
         r.Text.Should().Be("12");
         AttnEvalMetadata.Read(r, AttnEvalMetadata.Confidence).Should().Be(0.67);
+        // Issue 14 item 13: as without streaming, on the response and on its last message.
+        var joined = await local.GetStreamingResponseAsync(Fakes.Question()).ToChatResponseAsync();
+        joined.AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
+        joined.Messages[^1].AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
+        var direct = await local.GetResponseAsync(Fakes.Question());
+        direct.AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
+        direct.Messages[^1].AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
     }
 
     [Fact]
