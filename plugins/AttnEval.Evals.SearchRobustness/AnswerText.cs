@@ -16,13 +16,14 @@ public static partial class AnswerText
         "unknown", "no answer", "i dont know", "i do not know", "cannot answer", "not found", "none",
     };
 
-    /// <summary>SQuAD-style normalisation: lower case, every punctuation character removed, the words a/an/the removed,
-    /// runs of white space collapsed to one space, trimmed.</summary>
+    /// <summary>SQuAD-style normalisation, after Unicode NFKC (composed and decomposed accents, full-width forms compare
+    /// equal): lower case, every punctuation character removed, the words a/an/the removed, runs of white space collapsed
+    /// to one space, trimmed.</summary>
     public static string Normalize(string? text)
     {
         if (string.IsNullOrEmpty(text)) return "";
         var sb = new StringBuilder(text.Length);
-        foreach (var ch in text.ToLowerInvariant())
+        foreach (var ch in text.Normalize(NormalizationForm.FormKC).ToLowerInvariant())
             if (!char.IsPunctuation(ch) && !char.IsSymbol(ch)) sb.Append(ch);
         var noArticles = Articles().Replace(sb.ToString(), " ");
         return string.Join(' ', noArticles.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));

@@ -19,8 +19,11 @@ namespace AttnEval.Evals.SearchRobustness;
 public sealed record SearchHit(CorpusDocument Document, double Score, int Rank);
 
 /// <summary>
-/// An in-memory Lucene.Net index with BM25 ranking (specs/head-methods.md §4.2.1): analyzer = standard tokenizer, lower
-/// case, English stop words, Porter stemmer; fields <c>title</c> and <c>text</c> with weight 1 each, a query matching a
+/// An in-memory Lucene.Net index with BM25 ranking (specs/head-methods.md §4.2.1): analyzer = a pattern char filter that
+/// turns <c>:</c>, <c>.</c> and <c>_</c> between two letters (and <c>_</c> between letters or digits) into a space, then
+/// the standard tokenizer, lower case, English stop words, Porter stemmer — the same for documents and queries, so
+/// "capital:france", "capital.france" and "capital_france" are the terms of "capital france" (the standard tokenizer's
+/// UAX #29 rules keep such runs as one word, which matched nothing); numbers keep their dots ("3.14"); fields <c>title</c> and <c>text</c> with weight 1 each, a query matching a
 /// document through either field adds both scores (Lucene's BM25 has no coordination factor). Lucene.Net's
 /// <c>BM25Similarity</c>: <c>score(q, d) = Σ_{t∈q} idf(t) · (k1+1)·tf / (tf + k1·(1 − b + b·|d|/avgdl))</c> per field,
 /// <c>idf(t) = ln(1 + (N − n_t + 0.5)/(n_t + 0.5))</c>, with |d| stored lossily (one byte per field; exact for 1, 4, 16, …
@@ -138,14 +141,27 @@ public sealed class SearchIndex : IDisposable
         return hits;
     }
 
-    private static Analyzer CreateAnalyzer() => Analyzer.NewAnonymous((field, reader) =>
-    {
-        var source = new StandardTokenizer(Version, reader);
-        TokenStream ts = new LowerCaseFilter(Version, source);
-        ts = new StopFilter(Version, ts, EnglishAnalyzer.DefaultStopSet);
-        ts = new PorterStemFilter(ts);
-        return new TokenStreamComponents(source, ts);
-    });
+    /// <summary>Word joiners a user or agent writes between words ("capital:france", "capital.france", "capital_france"):
+    /// <c>:</c> or <c>.</c> between two letters, <c>_</c> between two letters or digits. The neighbours are matched (not
+    /// looked around) because Lucene.Net's <c>PatternReplaceCharFilter</c> re-applies the pattern to the matched text alone,
+    /// where look-arounds see nothing; as a match consumes the following letter, a chain ("a.b.c") needs the filter twice.</summary>
+    private static readonly System.Text.RegularExpressions.Regex WordJoiner =
+        new(@"(\p{L})[:.](\p{L})|([\p{L}\p{N}])_([\p{L}\p{N}])", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    private const string WordJoinerReplacement = "$1$3 $2$4";
+
+    private static Analyzer CreateAnalyzer() => Analyzer.NewAnonymous(
+        (field, reader) =>
+        {
+            var source = new StandardTokenizer(Version, reader);
+            TokenStream ts = new LowerCaseFilter(Version, source);
+            ts = new StopFilter(Version, ts, EnglishAnalyzer.DefaultStopSet);
+            ts = new PorterStemFilter(ts);
+            return new TokenStreamComponents(source, ts);
+        },
+        // before tokenizing (documents and queries alike), word joiners become spaces; offsets are corrected by the filter
+        (field, reader) => new Lucene.Net.Analysis.Pattern.PatternReplaceCharFilter(WordJoiner, WordJoinerReplacement,
+            new Lucene.Net.Analysis.Pattern.PatternReplaceCharFilter(WordJoiner, WordJoinerReplacement, reader)));
 
     /// <inheritdoc />
     public void Dispose()

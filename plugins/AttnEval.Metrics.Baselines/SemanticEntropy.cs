@@ -14,16 +14,25 @@ namespace AttnEval.Metrics.Baselines;
 /// <item><c>farquhar</c> (default): <c>p(c) ∝ Σ_{k∈c} exp(Λ_k/T_k)</c>, normalised over the classes;
 /// <c>SE = −Σ_c p(c) log p(c)</c> (<c>jlko/semantic_uncertainty</c>: length-normalised, <c>sum_normalized</c>,
 /// <c>predictive_entropy_rao</c>). TV-7: 0.545460.</item>
-/// <item><c>polygraph-mean</c>: <c>log p̃(c) = logsumexp_{k∈c} Λ_k</c> (not normalised, full length);
-/// <c>SE = −(1/K) Σ_k log p̃(c(k))</c> (LM-Polygraph <c>semantic_entropy.py</c> default). TV-7: 1.038608.</item>
+/// <item><c>polygraph-mean</c>: <c>log p̃(c) = min(0, logsumexp_{k∈c} Λ_k)</c> (not normalised, full length, capped so a
+/// class mass never exceeds 1); <c>SE = −(1/K) Σ_k log p̃(c(k))</c> (LM-Polygraph <c>semantic_entropy.py</c> default).
+/// TV-7: 1.038608.</item>
 /// <item><c>polygraph-direct</c>: <c>SE = −Σ_k p̃(c(k)) log p̃(c(k))</c> with the same p̃. TV-7: 0.935045.</item>
 /// <item><c>kuhn-2023</c>: <c>v_c = logsumexp_{k∈c}(Λ_k/T_k) − 5</c>, <c>SE = −(1/|C|) Σ_c v_c</c> (the SAR repository's
 /// copy of Kuhn et al.'s code; the shift 5 is kept so values match it, it does not change rankings).</item>
 /// </list>
 /// <para>The default is <c>farquhar</c> because it is the only variant that is the entropy of a probability
 /// distribution over classes (bounded by log |C|, 0 when all samples agree): LM-Polygraph's p̃ is not normalised and
-/// sums duplicate samples, so its "probabilities" can exceed 1 (LM-Polygraph issues #223/#428), and the 2023 code
-/// averages over classes rather than weighting by probability. The others are there for parity runs.</para>
+/// sums duplicate samples, so its "probabilities" can exceed 1 and the entropy go negative (LM-Polygraph issues
+/// #223/#428), and the 2023 code averages over classes rather than weighting by probability. The others are there for
+/// parity runs.</para>
+/// <para><b>Duplicates.</b> Sampling at temperature 1 often returns the same text several times; summing the sequence
+/// probability of each copy counts one sequence's probability several times. Option <c>unique_responses</c> (LM-Polygraph's
+/// <c>use_unique_responses</c>; default false, as there) keeps only the first of identical texts (ordinal comparison) before
+/// clustering, so the class mass of the polygraph variants is a sum of probabilities of distinct sequences (≤ 1). Whatever
+/// the option, a polygraph class mass is capped at 1 (<c>log p̃ ≤ 0</c>), so those variants are never negative. Each
+/// sample's <c>details</c> record <c>variant</c>, <c>unique_responses</c> and <c>n_unique</c>, and <c>summary.json</c>
+/// records every metric's options.</para>
 /// <para>Cost: no extra model call beyond the K samples the runner draws once for all sample-based estimators; with
 /// <c>equivalence: similarity</c>, up to K·|C|·2 similarity calls per prompt.</para>
 /// </remarks>
@@ -44,6 +53,7 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
     [
         new("variant", OptionType.String, "farquhar", "farquhar (length-normalised, normalised over classes), polygraph-mean, polygraph-direct, or kuhn-2023 (uq-methods §3 table).")
             { AllowedValues = Variants },
+        new("unique_responses", OptionType.Boolean, false, "Keep only the first of identical sampled texts before computing class masses (LM-Polygraph use_unique_responses)."),
         .. AnswerEquivalence.OptionSpecs,
         SampledAnswers.IncludeEosOption,
     ];
@@ -53,7 +63,7 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
     /// <param name="logProbs">Λ_k, K ≥ 1 values, nats.</param>
     /// <param name="lengths">T_k ≥ 1 (used by the length-normalised variants).</param>
     /// <param name="classes">Class id of each sample (any integers; equal = same meaning).</param>
-    /// <returns>SE in nats.</returns>
+    /// <returns>SE in nats; ≥ 0 for farquhar and the polygraph variants (their class masses are capped at 1).</returns>
     /// <exception cref="ArgumentException">An unknown variant, empty or different-length inputs, or a length below 1.</exception>
     public static double Compute(string variant, IReadOnlyList<double> logProbs, IReadOnlyList<int> lengths, IReadOnlyList<int> classes)
     {
@@ -79,7 +89,8 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
                 var logP = new double[k];
                 foreach (var g in groups)
                 {
-                    var lc = SampledAnswers.LogSumExp(g.Select(i => logProbs[i]));
+                    // A class mass is a probability: never above 1, even when duplicate samples are summed.
+                    var lc = Math.Min(0, SampledAnswers.LogSumExp(g.Select(i => logProbs[i])));
                     foreach (var i in g) logP[i] = lc;
                 }
                 return variant == "polygraph-mean" ? -logP.Average() : -logP.Sum(lp => Math.Exp(lp) * lp);
@@ -99,14 +110,22 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
         if (!Variants.Contains(variant)) throw new ArgumentException($"semantic-entropy: variant '{variant}' is unknown; expected one of {string.Join(", ", Variants)}", nameof(options));
         var eq = AnswerEquivalence.FromOptions(options);
         var eos = options.GetBool("include_eos", true);
+        var unique = options.GetBool("unique_responses", false);
         return new SampledAnswerEstimator(eq.Needs, ctx =>
         {
-            var samples = SampledAnswers.Require(ctx, 1, Name);
+            IReadOnlyList<GeneratedSequence> samples = SampledAnswers.Require(ctx, 1, Name);
+            var drawn = samples.Count;
+            if (unique) samples = samples.DistinctBy(s => s.Text, StringComparer.Ordinal).ToList();
             var (lam, len) = SampledAnswers.SequenceLogProbs(samples, eos);
             var classes = eq.Cluster(SampledAnswers.Texts(samples), ctx.Similarity);
             return new SampleEstimate(Compute(variant, lam, len, classes))
             {
-                Details = new Dictionary<string, object?> { ["classes"] = classes, ["n_classes"] = classes.Distinct().Count() },
+                Details = new Dictionary<string, object?>
+                {
+                    ["classes"] = classes, ["n_classes"] = classes.Distinct().Count(), ["variant"] = variant,
+                    ["unique_responses"] = unique, ["n_unique"] = unique ? samples.Count : samples.Select(s => s.Text).Distinct(StringComparer.Ordinal).Count(),
+                    ["n_samples"] = drawn,
+                },
             };
         });
     }

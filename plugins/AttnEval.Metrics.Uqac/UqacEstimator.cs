@@ -60,6 +60,8 @@ public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
             { AllowedValues = ["number", "boxed", "last-line"] },
         new("variant", OptionType.String, "ens_marginal", "reported confidence: ens_marginal (full method) or a single-pass chain product/mean (uq-methods §1.8)")
             { AllowedValues = ["ens_marginal", "attn_prod", "attn_mean", "sim_prod", "sim_mean"] },
+        new("number_span", OptionType.String, "whole", "answer_format number: the whole last number (whole) or the reference code's span, which keeps only the trailing 1-3 digits of a comma-free number, '#### 1625' -> '5' (reference; README deviations)")
+            { AllowedValues = ["whole", "reference"] },
         new("parity_quirks", OptionType.Boolean, false, "reproduce the reference's double-counted chain length test (uq-methods §1.5 [quirk])"),
     ];
 
@@ -80,6 +82,7 @@ public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
             EnsThreshold = options.GetDouble("ens_threshold", 0.01),
             EnsK = options.GetInt("ens_k", 10),
             AnswerFormat = options.GetString("answer_format", "number") switch { "boxed" => AnswerFormat.Boxed, "last-line" => AnswerFormat.LastLine, _ => AnswerFormat.Number },
+            NumberSpan = options.GetString("number_span", "whole") == "reference" ? NumberSpan.Reference : NumberSpan.Whole,
             Variant = options.GetString("variant", "ens_marginal") switch
             {
                 "attn_prod" => ChainVariant.AttnProd, "attn_mean" => ChainVariant.AttnMean,
@@ -112,6 +115,8 @@ public sealed record UqacSettings
     public int EnsK { get; init; } = 10;
     /// <summary>Answer rule (§1.3).</summary>
     public AnswerFormat AnswerFormat { get; init; } = AnswerFormat.Number;
+    /// <summary>Which number <see cref="AnswerFormat.Number"/> takes: whole (default) or the reference's span (§1.3).</summary>
+    public NumberSpan NumberSpan { get; init; } = NumberSpan.Whole;
     /// <summary>Reported confidence (§1.8).</summary>
     public ChainVariant Variant { get; init; } = ChainVariant.EnsMarginal;
 }
@@ -144,7 +149,7 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         // §1.3 answer tokens
         var ends = new int[r];
         for (int i = 0; i < r; i++) ends[i] = tokenizer.Decode(tokens.Take(i + 1)).Length;
-        var span = AnswerLocator.FindSpan(context.Answer.Text, settings.AnswerFormat)
+        var span = AnswerLocator.FindSpan(context.Answer.Text, settings.AnswerFormat, settings.NumberSpan)
                    ?? throw new InvalidOperationException($"uqac: no answer found in the response (answer_format {Format(settings.AnswerFormat)}): expected {Expected(settings.AnswerFormat)}");
         var (first, last) = AnswerLocator.TokenSpan(ends, span)
                             ?? throw new InvalidOperationException($"uqac: the answer span [{span.Start}, {span.End}) of the response matches no token");

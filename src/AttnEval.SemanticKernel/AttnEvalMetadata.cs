@@ -83,6 +83,7 @@ public static class AttnEvalMetadata
             list.Add(new(RawConfidence, s.Confidence));
             list.Add(new(Method, s.Method));
             list.Add(new(Source, s.Source.ToString()));
+            foreach (var (k, v) in s.Details ?? new Dictionary<string, object?>()) list.Add(new("attneval." + k, v));
         }
         return list;
     }

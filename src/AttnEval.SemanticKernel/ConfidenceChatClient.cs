@@ -12,8 +12,9 @@ namespace AttnEval.SemanticKernel;
 /// replaces the answer, <see cref="GatePolicy.Flag"/> only marks it. The verdict is attached to the response and to its
 /// message (<see cref="AttnEvalMetadata"/>).
 /// </summary>
-/// <remarks>Streaming buffers the inner stream, scores the whole answer, then releases the buffered updates (verdict on
-/// the last one), or throws, or streams the fallback. A scorer failure keeps the answer (<c>attneval.gate = error</c>).</remarks>
+/// <remarks>Streaming buffers the inner stream, scores the whole answer, then releases the buffered updates, or throws, or
+/// streams the (buffered) fallback; the verdict rides on the last content update and on one trailing empty update, so that
+/// after <c>ToChatResponseAsync()</c> it is on the response and on its last message, as without streaming. A scorer failure keeps the answer (<c>attneval.gate = error</c>).</remarks>
 public sealed class ConfidenceChatClient : DelegatingChatClient
 {
     /// <summary>Wraps <paramref name="innerClient"/>.</summary>
@@ -71,34 +72,43 @@ public sealed class ConfidenceChatClient : DelegatingChatClient
         if (decision.Action == GateAction.Fallback)
         {
             var verdict = Verdict(decision, response.Text);
+            var replacement = new List<ChatResponseUpdate>();
             if (Gate.Options.FallbackClient is { } fb)
             {
-                ChatResponseUpdate? last = null;
                 await foreach (var u in fb.GetStreamingResponseAsync(list, options, cancellationToken).ConfigureAwait(false))
-                {
-                    if (last is not null) yield return last;
-                    last = u;
-                }
-                last ??= new ChatResponseUpdate(ChatRole.Assistant, "");
-                AttnEvalMetadata.Set(last.AdditionalProperties ??= [], verdict);
-                yield return last;
+                    replacement.Add(u);
             }
             else
             {
-                var u = new ChatResponseUpdate(ChatRole.Assistant, Gate.Options.FallbackText)
+                replacement.Add(new ChatResponseUpdate(ChatRole.Assistant, Gate.Options.FallbackText)
                 {
                     ResponseId = response.ResponseId, MessageId = Guid.NewGuid().ToString("N"), ModelId = response.ModelId,
-                    FinishReason = ChatFinishReason.Stop, AdditionalProperties = [],
-                };
-                AttnEvalMetadata.Set(u.AdditionalProperties, verdict);
-                yield return u;
+                    FinishReason = ChatFinishReason.Stop,
+                });
             }
+            foreach (var u in WithMetadata(replacement, verdict)) yield return u;
             yield break;
         }
 
-        if (buffered.Count == 0) buffered.Add(new ChatResponseUpdate(ChatRole.Assistant, ""));
-        AttnEvalMetadata.Set(buffered[^1].AdditionalProperties ??= [], AttnEvalMetadata.Describe(decision));
-        foreach (var u in buffered) yield return u;
+        foreach (var u in WithMetadata(buffered, AttnEvalMetadata.Describe(decision))) yield return u;
+    }
+
+    /// <summary>
+    /// The updates with the verdict placed so that <c>ToChatResponse</c>/<c>ToChatResponseAsync</c> (Microsoft.Extensions.AI)
+    /// puts it on the response and on its last message, as <see cref="GetResponseAsync"/> does. MEAI copies an update's
+    /// <c>AdditionalProperties</c> onto the message when the update has a <c>MessageId</c>, and onto the response when it has
+    /// none; so the trailing updates without an id get the last message's id (or a new one), the last of them carries the
+    /// verdict (→ message), and one empty update without an id follows, carrying the verdict again (→ response).
+    /// </summary>
+    private static List<ChatResponseUpdate> WithMetadata(List<ChatResponseUpdate> updates, List<KeyValuePair<string, object?>> values)
+    {
+        if (updates.Count == 0) updates.Add(new ChatResponseUpdate(ChatRole.Assistant, ""));
+        var id = updates.LastOrDefault(u => u.MessageId is not null)?.MessageId ?? Guid.NewGuid().ToString("N");
+        for (var i = updates.Count - 1; i >= 0 && updates[i].MessageId is null; i--) updates[i].MessageId = id;
+        AttnEvalMetadata.Set(updates[^1].AdditionalProperties ??= [], values);
+        var responseLevel = new ChatResponseUpdate { ResponseId = updates[^1].ResponseId, AdditionalProperties = [] };
+        AttnEvalMetadata.Set(responseLevel.AdditionalProperties, values);
+        return [.. updates, responseLevel];
     }
 
     private static List<KeyValuePair<string, object?>> Verdict(GateDecision decision, string originalAnswer)

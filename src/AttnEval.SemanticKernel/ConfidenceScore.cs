@@ -26,6 +26,11 @@ public sealed record ConfidenceScore(string Method, double Uncertainty, double? 
 {
     /// <summary>Number of answer tokens the score is based on (0 when unknown).</summary>
     public int Tokens { get; init; }
+
+    /// <summary>Facts about how the score was obtained, or null: e.g. <see cref="ProxyModelConfidenceScorer.JoinMergedKey"/>
+    /// (bool) and <see cref="ProxyModelConfidenceScorer.PromptCharsInAnswerKey"/> (int) from proxy re-scoring. Each entry is
+    /// also attached to the response as <c>attneval.&lt;key&gt;</c>.</summary>
+    public IReadOnlyDictionary<string, object?>? Details { get; init; }
 }
 
 /// <summary>One token of an answer with its log-probability, as attached under <see cref="AttnEvalMetadata.LogProbs"/>.</summary>

@@ -107,12 +107,52 @@ public sealed class LogProbConfidenceScorer(LogProbAggregation aggregation = Log
 /// log-probabilities, entropies and — when the estimator reads them — attention rows; the estimator then scores it as
 /// if the proxy had generated the answer. Sampled answers, when the estimator needs them, are drawn from the proxy.
 /// </summary>
+/// <remarks>
+/// <para><b>Which tokens are scored.</b> Prompt and answer are encoded together (<c>Encode(prompt + answer)</c>), as the
+/// proxy would have seen its own generation, and the scored continuation is what follows the longest common prefix of
+/// that joint encoding and the prompt's own encoding. Encoding the answer on its own would score tokens the text does not
+/// have (a SentencePiece dummy-prefix "▁" before the answer) and split a token that spans the join. When the prompt's
+/// encoding is not a prefix of the joint one — the last prompt token(s) merged with the start of the answer (e.g. "Q" +
+/// "4" → "Q4") — the merged token(s) are scored whole, and the score's <see cref="ConfidenceScore.Details"/> say so:
+/// <see cref="JoinMergedKey"/> = true and <see cref="PromptCharsInAnswerKey"/> = the number of prompt characters inside
+/// the scored tokens (both also attached to the response as <c>attneval.proxy_join_merged</c> /
+/// <c>attneval.proxy_prompt_chars_scored</c>).</para>
+/// </remarks>
 /// <param name="proxy">The local model (used by one call at a time; calls lock on it).</param>
 /// <param name="estimator">The estimator run on the proxy's view of the answer.</param>
 /// <param name="chatFormat">The proxy's chat format; null detects it from its tokenizer.</param>
 public sealed class ProxyModelConfidenceScorer(ILanguageModel proxy, LocalEstimator estimator, ChatFormat? chatFormat = null) : IConfidenceScorer
 {
     private readonly ChatPromptFormatter _formatter = new(chatFormat ?? ChatPromptFormatter.FromTokenizer(proxy.Tokenizer));
+
+    /// <summary>Detail key: true when prompt and answer tokens merged at the join (bool).</summary>
+    public const string JoinMergedKey = "proxy_join_merged";
+
+    /// <summary>Detail key: how many prompt characters lie inside the scored tokens (0 unless the join merged; int).</summary>
+    public const string PromptCharsInAnswerKey = "proxy_prompt_chars_scored";
+
+    /// <summary>
+    /// Splits the joint encoding of <paramref name="prompt"/> + <paramref name="answer"/> into context and continuation
+    /// (see the type's remarks).
+    /// </summary>
+    /// <param name="tokenizer">The proxy's tokenizer.</param>
+    /// <param name="prompt">The rendered prompt (encoded with BOS).</param>
+    /// <param name="answer">The answer text.</param>
+    /// <returns>The joint tokens, the split index (tokens before it are context), whether the join merged, and the number of
+    /// prompt characters that the continuation covers (0 without a merge).</returns>
+    public static (IReadOnlyList<int> Tokens, int Split, bool Merged, int PromptCharsScored) SplitContinuation(ITokenizer tokenizer, string prompt, string answer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(answer);
+        var promptTokens = tokenizer.Encode(prompt, addBos: true);
+        var joint = tokenizer.Encode(prompt + answer, addBos: true);
+        var k = 0;
+        while (k < promptTokens.Count && k < joint.Count && promptTokens[k] == joint[k]) k++;
+        var merged = k < promptTokens.Count;
+        var chars = merged ? Math.Max(0, prompt.Length - tokenizer.Decode(joint.Take(k)).Length) : 0;
+        return (joint, k, merged, chars);
+    }
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The prompt and answer are longer than the proxy's context, or the conversation does not end with a user message.</exception>
@@ -123,22 +163,26 @@ public sealed class ProxyModelConfidenceScorer(ILanguageModel proxy, LocalEstima
         var prompt = _formatter.Render(context.Messages);
         var userText = context.Messages.Last(m => m.Role == ChatRole.User).Text;
         var tok = proxy.Tokenizer;
-        var promptTokens = tok.Encode(prompt, addBos: true);
-        var answerTokens = tok.Encode(context.Answer);
-        if (answerTokens.Count == 0) return ValueTask.FromResult<ConfidenceScore?>(null);
+        var (joint, split, merged, promptChars) = SplitContinuation(tok, prompt, context.Answer);
+        var continuation = joint.Count - split;
+        if (continuation == 0) return ValueTask.FromResult<ConfidenceScore?>(null);
+        var promptTokens = joint.Take(split).ToList();
+        // The scored tokens' own text: the answer, preceded by the prompt characters a merged join token carries.
+        var text = merged ? prompt[^promptChars..] + context.Answer : context.Answer;
         lock (proxy)
         {
             var reducer = estimator.CreateReducer(proxy.Info, promptTokens.Count);
             var scores = proxy.Score(new ScoreRequest
             {
-                Tokens = promptTokens.Concat(answerTokens).ToList(),
-                From = promptTokens.Count,
+                Tokens = joint.ToList(),
+                From = split,
                 Captures = reducer is null ? [] : [reducer],
             }, cancellationToken);
-            var answer = new GeneratedSequence(scores, context.Answer, FinishReason.StopToken);
-            var sampled = estimator.Sample(proxy, promptTokens, Math.Max(answerTokens.Count, 1) * 2, _formatter.StopStrings, cancellationToken);
-            return ValueTask.FromResult<ConfidenceScore?>(
-                estimator.Estimate(proxy, userText, prompt, promptTokens, answer, sampled, reducer, ConfidenceSource.ProxyModel));
+            var answer = new GeneratedSequence(scores, text, FinishReason.StopToken);
+            var sampled = estimator.Sample(proxy, promptTokens, Math.Max(continuation, 1) * 2, _formatter.StopStrings, cancellationToken);
+            var score = estimator.Estimate(proxy, userText, merged ? tok.Decode(promptTokens) : prompt, promptTokens, answer, sampled, reducer, ConfidenceSource.ProxyModel)
+                with { Details = new Dictionary<string, object?> { [JoinMergedKey] = merged, [PromptCharsInAnswerKey] = promptChars } };
+            return ValueTask.FromResult<ConfidenceScore?>(score);
         }
     }
 }

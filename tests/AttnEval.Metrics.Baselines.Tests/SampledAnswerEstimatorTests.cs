@@ -140,6 +140,35 @@ public class SampledAnswerEstimatorTests
     }
 
     [Fact]
+    public void Polygraph_class_masses_never_exceed_one()
+    {
+        // Issue 14 item 10: three identical samples of Λ = −0.2 give a class mass 3·e^−0.2 ≈ 2.456 > 1, and polygraph-mean went
+        // negative (−0.298959). A class mass is capped at 1 (log 0): mean −(0 + 0 + 0 − 1.5)/4 = 0.375; direct −e^−1.5·(−1.5) = 0.334695.
+        double[] lam = [-0.2, -0.2, -0.2, -1.5];
+        int[] len = [1, 1, 1, 1], cls = [0, 0, 0, 1];
+        SemanticEntropy.Compute("polygraph-mean", lam, len, cls).Should().BeApproximately(0.375, 1e-12);
+        SemanticEntropy.Compute("polygraph-direct", lam, len, cls).Should().BeApproximately(1.5 * Math.Exp(-1.5), 1e-12);
+    }
+
+    [Fact]
+    public void Unique_responses_deduplicates_identical_samples_before_the_class_masses()
+    {
+        // LM-Polygraph's use_unique_responses: "#### 7" three times and "#### 9" once → unique samples Λ = −0.2 and −1.5.
+        var samples = new[] { "#### 7", "#### 7", "#### 7", "#### 9" }.Select((t, k) => Seq(t, [k < 3 ? 0.2 : 1.5])).ToList();
+        // polygraph-mean: −(−0.2 − 1.5)/2 = 0.85; polygraph-direct: 0.2·e^−0.2 + 1.5·e^−1.5 = 0.498441;
+        // farquhar: p = e^−0.2 / (e^−0.2 + e^−1.5) = 0.785834…, entropy 0.519423 (without dedup 0.286705).
+        var e = Run(new SemanticEntropy(), Context(samples), ("unique_responses", true), ("variant", "polygraph-mean"));
+        e.Uncertainty.Should().BeApproximately(0.85, 1e-6); // log-probs pass through float token scores
+        e.Details!["unique_responses"].Should().Be(true);
+        e.Details["n_unique"].Should().Be(2);
+        e.Details["variant"].Should().Be("polygraph-mean");
+        Run(new SemanticEntropy(), Context(samples), ("unique_responses", true), ("variant", "polygraph-direct")).Uncertainty
+            .Should().BeApproximately(0.2 * Math.Exp(-0.2) + 1.5 * Math.Exp(-1.5), 1e-6);
+        Run(new SemanticEntropy(), Context(samples), ("unique_responses", true)).Uncertainty.Should().BeApproximately(0.519423, 1e-6);
+        Run(new SemanticEntropy(), Context(samples)).Uncertainty.Should().BeApproximately(0.286705, 1e-6);
+    }
+
+    [Fact]
     public void Semantic_estimators_declare_similarity_only_when_their_rule_uses_it()
     {
         ISampleEstimator Make(ISampleEstimatorFactory f, string eq) =>
@@ -155,9 +184,17 @@ public class SampledAnswerEstimatorTests
     {
         // Pairs: (the cat sat, the cat ran) LCS 2 of 3 → F 2/3; (the cat sat, a dog ran) 0; (the cat ran, a dog ran) LCS 1 → F 1/3.
         LexicalSimilarity.Compute(["The cat sat.", "the cat ran", "a dog ran"]).Should().BeApproximately(-1.0 / 3, 1e-12);
-        RougeL.FMeasure("a b c d", "b d").Should().BeApproximately(2 * 0.5 * 1 / 1.5, 1e-12);
-        RougeL.FMeasure("", "x").Should().Be(0);
+        Rouge.LFMeasure("a b c d", "b d").Should().BeApproximately(2 * 0.5 * 1 / 1.5, 1e-12);
+        Rouge.LFMeasure("", "x").Should().Be(0);
         Run(new LexicalSimilarity(), Context([Seq("same words", [0.1]), Seq("Same, words!", [0.2])])).Uncertainty.Should().Be(-1);
+    }
+
+    [Fact]
+    public void Lexical_similarity_keeps_combining_marks()
+    {
+        // Issue 14 item 9: "दिन" and "दान" differ only in their vowel signs; they share no ROUGE token (was −1: identical once the marks were dropped).
+        LexicalSimilarity.Compute(["दिन", "दान"]).Should().Be(0);
+        LexicalSimilarity.Compute(["caf\u00e9", "cafe\u0301"]).Should().Be(-1);
     }
 
     private static readonly double[,] Tv8 = { { 1, 0.9, 0.1 }, { 0.9, 1, 0.2 }, { 0.1, 0.2, 1 } };

@@ -60,6 +60,17 @@ public sealed class RetrievalScoreTests
         RougeOne.Recall(reference, prediction).Should().BeApproximately(expected, 1e-12);
     }
 
+    [Theory]
+    [InlineData("Лучший город — Москва", "Я думаю, что лучший город — Москва.", 1.0)]   // Cyrillic: every reference token found
+    [InlineData("Лучший город — Москва", "Лучший город — Париж.", 2.0 / 3)]
+    [InlineData("मुझे काम है", "मुझे कम है", 2.0 / 3)]                                    // काम ≠ कम (vowel sign kept)
+    [InlineData("東京タワー", "答えは東京タワーです。", 1.0)]                                 // CJK: one token per character
+    public void Rouge1_recall_on_non_latin_needles(string reference, string prediction, double expected)
+    {
+        // Issue 14 item 9: the reference tokenizer kept only a–z and 0–9, so such a needle failed every trial (recall 0).
+        RougeOne.Recall(reference, prediction).Should().BeApproximately(expected, 1e-12);
+    }
+
     [Fact]
     public void Rouge_tokens_are_lowercased_split_on_non_alphanumerics_and_stemmed_above_three_letters()
     {

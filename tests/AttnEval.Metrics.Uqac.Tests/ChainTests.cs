@@ -128,6 +128,27 @@ public sealed class ChainTests
         span.Should().Be((start, end));
     }
 
+    [Theory]
+    // Issue 14 item 11: the reference's GSM8K pattern \d{1,3}(,\d{3})* splits a comma-free number into runs of 3 digits and
+    // keeps the last: "1625" → "162", "5" → "5". Ours (default) takes the whole number; number_span: reference reproduces it.
+    [InlineData("#### 1625", NumberSpan.Whole, 5, 9)]
+    [InlineData("#### 1625", NumberSpan.Reference, 8, 9)]          // "5"
+    [InlineData("#### 12345", NumberSpan.Reference, 8, 10)]        // "123", "45" → "45"
+    [InlineData("#### 1,625", NumberSpan.Reference, 5, 10)]        // thousands commas: the whole number
+    [InlineData("#### 1625.5", NumberSpan.Reference, 8, 11)]       // "162", "5.5" → "5.5"
+    [InlineData("#### -42", NumberSpan.Reference, 6, 8)]           // no minus sign in the reference's pattern
+    [InlineData("#### 42", NumberSpan.Reference, 5, 7)]            // up to 3 digits: the same span as ours
+    public void Number_span_whole_or_as_the_reference(string text, NumberSpan mode, int start, int end) =>
+        AnswerLocator.FindSpan(text, AnswerFormat.Number, mode).Should().Be((start, end));
+
+    [Fact]
+    public void The_uqac_metric_offers_the_reference_number_span_option()
+    {
+        var spec = new UqacEstimatorFactory().Options.Single(o => o.Key == "number_span");
+        spec.Default.Should().Be("whole");
+        spec.AllowedValues.Should().Equal("whole", "reference");
+    }
+
     [Fact]
     public void Answer_span_is_null_when_nothing_matches_and_maps_to_overlapping_tokens()
     {

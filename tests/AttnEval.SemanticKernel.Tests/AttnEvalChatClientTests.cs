@@ -116,6 +116,13 @@ public class AttnEvalChatClientTests
         var r = updates.ToChatResponse();
         r.Text.Should().Be("12");
         AttnEvalMetadata.Read(r, AttnEvalMetadata.Confidence).Should().Be(0.67);
+        // Issue 14 item 13: as without streaming, on the response and on its last message.
+        var joined = await local.GetStreamingResponseAsync(Fakes.Question()).ToChatResponseAsync();
+        joined.AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
+        joined.Messages[^1].AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
+        var direct = await local.GetResponseAsync(Fakes.Question());
+        direct.AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
+        direct.Messages[^1].AdditionalProperties![AttnEvalMetadata.Confidence].Should().Be(0.67);
     }
 
     [Fact]
@@ -168,6 +175,81 @@ public class ProxyModelScorerTests
         score.Source.Should().Be(ConfidenceSource.ProxyModel);
         score.Uncertainty.Should().BeApproximately(1.5, 1e-9); // 3 tokens × 0.5 nats
         r.AdditionalProperties[AttnEvalMetadata.Gate].Should().Be("passed"); // e^-1.5 = 0.223 ≥ 0.2
+    }
+}
+
+/// <summary>Issue 14 item 12: the proxy scores exactly the continuation's tokens of the joint encoding.</summary>
+public class ProxyJoinTests
+{
+    // A SentencePiece-like tokenizer: Encode puts a dummy-prefix token 100 ("▁", no text) before the text, one token per
+    // character (char + 10), except that "Q" directly followed by "4" merges into the single token 500 ("Q4").
+    private static ITokenizer SpmLike()
+    {
+        var t = Substitute.For<ITokenizer>();
+        t.BosId.Returns(1);
+        t.EosId.Returns(2);
+        t.StopIds.Returns([2]);
+        t.VocabSize.Returns(600);
+        t.Encode(Arg.Any<string>(), Arg.Any<bool>()).Returns(ci =>
+        {
+            var text = (string)ci[0];
+            var ids = new List<int>();
+            if ((bool)ci[1]) ids.Add(1);
+            if (text.Length > 0) ids.Add(100);
+            for (var i = 0; i < text.Length; i++)
+            {
+                if (text[i] == 'Q' && i + 1 < text.Length && text[i + 1] == '4') { ids.Add(500); i++; }
+                else ids.Add(text[i] + 10);
+            }
+            return ids;
+        });
+        t.Decode(Arg.Any<IEnumerable<int>>()).Returns(ci => string.Concat(((IEnumerable<int>)ci[0]).Select(i => i == 500 ? "Q4" : i >= 10 && i < 300 && i != 100 ? ((char)(i - 10)).ToString() : "")));
+        t.TokenText(Arg.Any<int>()).Returns(ci => "");
+        return t;
+    }
+
+    private static (ILanguageModel Proxy, ProxyModelConfidenceScorer Scorer) Setup()
+    {
+        var tok = SpmLike();
+        var proxy = Substitute.For<ILanguageModel>();
+        proxy.Tokenizer.Returns(tok);
+        proxy.Info.Returns(new ModelInfo("llama", 1, 1, 1, 4, 600, 512, "float32", "cpu"));
+        proxy.Score(Arg.Any<ScoreRequest>(), Arg.Any<CancellationToken>())
+            .Returns(ci => { var r = (ScoreRequest)ci[0]; var n = r.Tokens.Count - r.From; return new TokenScores(r.Tokens.Skip(r.From).ToList(), Enumerable.Repeat(-0.5f, n).ToList(), Enumerable.Repeat(1f, n).ToList()); });
+        var est = Substitute.For<ISampleEstimator>();
+        est.Needs.Returns(MetricNeeds.TokenScores);
+        est.Estimate(Arg.Any<EstimationContext>()).Returns(ci => new SampleEstimate(-((EstimationContext)ci[0]).Answer.Scores.LogProbs.Sum(x => (double)x)));
+        return (proxy, new ProxyModelConfidenceScorer(proxy, new LocalEstimator("nll", est), ChatFormat.None));
+    }
+
+    private static ConfidenceScoringContext Context(string answer) =>
+        ConfidenceScoringContext.FromResponse([new ChatMessage(ChatRole.User, "Q")], new ChatResponse(new ChatMessage(ChatRole.Assistant, answer)));
+
+    [Fact]
+    public async Task The_dummy_prefix_of_an_answer_encoded_alone_is_not_scored()
+    {
+        var (proxy, scorer) = Setup();
+        var score = (await scorer.ScoreAsync(Context("+1")))!;
+        // Joint encoding of "Q+1": [BOS, ▁, Q, +, 1]; the prompt "Q" is [BOS, ▁, Q], so exactly "+", "1" are scored (not ▁).
+        proxy.Received(1).Score(Arg.Is<ScoreRequest>(s => s.From == 3 && s.Tokens.SequenceEqual(new[] { 1, 100, 'Q' + 10, '+' + 10, '1' + 10 })), Arg.Any<CancellationToken>());
+        score.Tokens.Should().Be(2);
+        score.Uncertainty.Should().BeApproximately(1.0, 1e-9);
+        score.Details![ProxyModelConfidenceScorer.JoinMergedKey].Should().Be(false);
+    }
+
+    [Fact]
+    public async Task A_token_merged_across_the_join_is_scored_whole_and_reported()
+    {
+        var (proxy, scorer) = Setup();
+        var score = (await scorer.ScoreAsync(Context("4+1")))!;
+        // Joint encoding of "Q4+1": [BOS, ▁, "Q4", +, 1]: the prompt's last token "Q" merged with the answer's "4"; the split
+        // falls after the common prefix [BOS, ▁], and "Q4", "+", "1" are scored.
+        proxy.Received(1).Score(Arg.Is<ScoreRequest>(s => s.From == 2 && s.Tokens.SequenceEqual(new[] { 1, 100, 500, '+' + 10, '1' + 10 })), Arg.Any<CancellationToken>());
+        score.Tokens.Should().Be(3);
+        score.Details![ProxyModelConfidenceScorer.JoinMergedKey].Should().Be(true);
+        score.Details[ProxyModelConfidenceScorer.PromptCharsInAnswerKey].Should().Be(1);
+        var meta = AttnEvalMetadata.Describe(new GateDecision(GateAction.Passed, score, score.Confidence, 0.5));
+        meta.Should().Contain(new KeyValuePair<string, object?>("attneval.proxy_join_merged", true));
     }
 }
 

@@ -180,12 +180,34 @@ public class ConfidenceChatClientTests
         var updates = new List<ChatResponseUpdate>();
         await foreach (var u in Gated(Fakes.Client("the answer is 5"), GatePolicy.Flag, Fakes.Scorer(Low)).GetStreamingResponseAsync(Fakes.Question()))
             updates.Add(u);
-        updates.Select(u => u.Text).Should().Equal("the", " answer", " is", " 5");
+        // The verdict rides on the last content update (→ message) and on a trailing empty update (→ response).
+        updates.Select(u => u.Text).Should().Equal("the", " answer", " is", " 5", "");
         updates[^1].AdditionalProperties![AttnEvalMetadata.Gate].Should().Be("flagged");
+        updates[^2].AdditionalProperties![AttnEvalMetadata.Gate].Should().Be("flagged");
         updates.Take(3).Should().OnlyContain(u => u.AdditionalProperties == null);
         var r = updates.ToChatResponse();
         r.Text.Should().Be("the answer is 5");
         AttnEvalMetadata.Read(r, AttnEvalMetadata.Confidence).Should().Be(0.1);
+    }
+
+    [Fact]
+    public async Task Streaming_then_ToChatResponseAsync_carries_the_verdict_on_the_response_and_the_last_message()
+    {
+        // Issue 14 item 13: non-streaming puts the verdict on both; the streamed updates joined by MEAI must too.
+        var r = await Gated(Fakes.Client("the answer is 5"), GatePolicy.Flag, Fakes.Scorer(Low)).GetStreamingResponseAsync(Fakes.Question()).ToChatResponseAsync();
+        r.Text.Should().Be("the answer is 5");
+        ShouldCarry(r, "flagged", 0.1);
+        var passed = await Gated(Fakes.Client("the answer is 5"), GatePolicy.Flag, Fakes.Scorer(High)).GetStreamingResponseAsync(Fakes.Question()).ToChatResponseAsync();
+        ShouldCarry(passed, "passed", 0.95);
+        var fallback = await Gated(Fakes.Client("the answer is 5"), GatePolicy.Fallback, Fakes.Scorer(Low), o => o.FallbackText = "no idea")
+            .GetStreamingResponseAsync(Fakes.Question()).ToChatResponseAsync();
+        fallback.Text.Should().Be("no idea");
+        ShouldCarry(fallback, "fallback", 0.1);
+        fallback.Messages[^1].AdditionalProperties![AttnEvalMetadata.OriginalAnswer].Should().Be("the answer is 5");
+        var viaClient = await Gated(Fakes.Client("the answer is 5"), GatePolicy.Fallback, Fakes.Scorer(Low), o => o.FallbackClient = Fakes.Client("ask again"))
+            .GetStreamingResponseAsync(Fakes.Question()).ToChatResponseAsync();
+        viaClient.Text.Should().Be("ask again");
+        ShouldCarry(viaClient, "fallback", 0.1);
     }
 
     [Fact]
@@ -208,7 +230,7 @@ public class ConfidenceChatClientTests
         await foreach (var u in Gated(Fakes.Client("the answer is 5"), GatePolicy.Fallback, Fakes.Scorer(Low), o => o.FallbackText = "no idea")
                            .GetStreamingResponseAsync(Fakes.Question()))
             updates.Add(u);
-        updates.Should().ContainSingle().Which.Text.Should().Be("no idea");
+        updates.Select(u => u.Text).Should().Equal("no idea", "");
         updates[0].AdditionalProperties![AttnEvalMetadata.OriginalAnswer].Should().Be("the answer is 5");
     }
 

@@ -26,6 +26,13 @@ public sealed record EvaluationOptions
     public EceBinning EceBinning { get; init; } = EceBinning.LeftClosed;
     /// <summary>AUARC definition. Default <see cref="AuarcVariant.LinTrapezoid"/> (spec §5.6).</summary>
     public AuarcVariant AuarcVariant { get; init; } = AuarcVariant.LinTrapezoid;
+    /// <summary>Ties of the uncertainty in PRR and AUARC. Default <see cref="TieBreaking.Expected"/> (the exact expectation
+    /// over tie orders); <see cref="TieBreaking.Stable"/> keeps the items' order.</summary>
+    public TieBreaking Ties { get; init; } = TieBreaking.Expected;
+    /// <summary>How intervals are read from the bootstrap replicates. Default <see cref="IntervalMethod.Centered"/> (the
+    /// bias-centred percentile interval, which always holds the estimate); <see cref="IntervalMethod.Percentile"/> is the
+    /// previous convention.</summary>
+    public IntervalMethod Interval { get; init; } = IntervalMethod.Centered;
 }
 
 /// <summary>Whether a metric has a value.</summary>
@@ -39,7 +46,7 @@ public enum MetricStatus
     NotApplicable,
 }
 
-/// <summary>One metric of one method, with its percentile bootstrap interval.</summary>
+/// <summary>One metric of one method, with its bootstrap interval (<see cref="EvaluationOptions.Interval"/>).</summary>
 /// <param name="Name">Metric name (<c>auroc</c>, <c>auprc</c>, <c>prr</c>, <c>prr50</c>, <c>ece</c>, <c>brier</c>, <c>auarc</c>).</param>
 /// <param name="Status">Whether <paramref name="Value"/> is set.</param>
 /// <param name="Value">The metric on all used samples; null unless <see cref="MetricStatus.Ok"/>. Never NaN, so it
@@ -64,8 +71,8 @@ public sealed record MetricResult(string Name, MetricStatus Status, double? Valu
 public sealed record MethodEvaluation(string Method, int Count, int Unjudged, double? Accuracy, IReadOnlyDictionary<string, MetricResult> Metrics);
 
 /// <summary>
-/// Computes the uncertainty-evaluation metrics of specs/uq-methods.md §5 for one method, with percentile bootstrap
-/// intervals (<see cref="Bootstrap"/>). This is the entry point the runner calls once per estimator.
+/// Computes the uncertainty-evaluation metrics of specs/uq-methods.md §5 for one method, with bootstrap intervals
+/// (<see cref="Bootstrap"/>; bias-centred percentile by default, <see cref="IntervalMethod"/>). This is the entry point the runner calls once per estimator.
 /// </summary>
 /// <remarks>
 /// <para>Metrics (all with labels = correctness, uncertainty higher = less trustworthy):</para>
@@ -79,6 +86,8 @@ public sealed record MethodEvaluation(string Method, int Count, int Unjudged, do
 /// when no sample has one (no confidence is ever derived from <c>u</c>); computed on the samples that have one when
 /// only some do (noted); <see cref="MetricStatus.Undefined"/> when a confidence lies outside [0, 1].</item>
 /// <item><c>auarc</c>: area under the accuracy–rejection curve (§5.6, Lin trapezoid by default).</item>
+/// <item>PRR and AUARC with tied uncertainties: the exact expectation over the orders of each tied block by default
+/// (<see cref="EvaluationOptions.Ties"/>, <see cref="TieBreaking"/>).</item>
 /// </list>
 /// <para>Degenerate inputs never throw: no judged samples makes every metric <see cref="MetricStatus.Undefined"/>.
 /// Bootstrap resamples on which a metric is undefined (e.g. one class only) are left out of its interval, and
@@ -91,7 +100,8 @@ public static class EvaluationSuite
 
     /// <summary>Evaluates one method.</summary>
     /// <param name="method">Method name, copied into the result.</param>
-    /// <param name="items">One item per sample, in a fixed order (the order breaks ties in PRR/AUARC).</param>
+    /// <param name="items">One item per sample, in a fixed order (the bootstrap resamples by position, and with
+    /// <see cref="TieBreaking.Stable"/> the order breaks ties in PRR/AUARC): the runner passes dataset order.</param>
     /// <param name="metrics">Metric names from <see cref="MetricNames"/> (case-insensitive; duplicates ignored).</param>
     /// <param name="options">Bootstrap and binning settings; null = defaults.</param>
     /// <returns>The metrics, each with value, interval and note.</returns>
@@ -153,23 +163,23 @@ public static class EvaluationSuite
             case "prr50":
             {
                 var rho = name == "prr" ? 1.0 : 0.5;
-                var full = UncertaintyMetrics.PrrCore(d.U, d.A, rho);
+                var full = UncertaintyMetrics.PrrCore(d.U, d.A, rho, o.Ties);
                 if (double.IsNaN(full.Value))
                     return new MetricResult(name, MetricStatus.Undefined, null, null, null, n, Join($"⌊ρN⌋ = 0 rejected samples for N = {n}", mapped));
                 string? note = full.Normalized ? null
                     : "all judged samples have the same label, so oracle = random: raw rejection area reported, not a ratio (LM-Polygraph normalize_metric)";
                 return WithInterval(name, full.Value, n, idx =>
                 {
-                    var r = UncertaintyMetrics.PrrCore(Pick(d.U, idx), Pick(d.A, idx), rho);
+                    var r = UncertaintyMetrics.PrrCore(Pick(d.U, idx), Pick(d.A, idx), rho, o.Ties);
                     return r.Normalized == full.Normalized ? r.Value : double.NaN;
                 }, o, Join(note, mapped));
             }
             case "auarc":
             {
-                var v = UncertaintyMetrics.AuarcCore(d.U, d.A, o.AuarcVariant);
+                var v = UncertaintyMetrics.AuarcCore(d.U, d.A, o.AuarcVariant, o.Ties);
                 if (double.IsNaN(v))
                     return new MetricResult(name, MetricStatus.Undefined, null, null, null, n, Join("the trapezoidal AUARC needs at least 2 samples", mapped));
-                return WithInterval(name, v, n, idx => UncertaintyMetrics.AuarcCore(Pick(d.U, idx), Pick(d.A, idx), o.AuarcVariant), o, mapped);
+                return WithInterval(name, v, n, idx => UncertaintyMetrics.AuarcCore(Pick(d.U, idx), Pick(d.A, idx), o.AuarcVariant, o.Ties), o, mapped);
             }
             case "ece":
             case "brier":
@@ -197,9 +207,20 @@ public static class EvaluationSuite
     private static MetricResult WithInterval(string name, double value, int n, Func<int[], double> statistic, EvaluationOptions o, string? note)
     {
         if (o.BootstrapResamples == 0) return new MetricResult(name, MetricStatus.Ok, value, null, null, n, note);
-        var ci = Bootstrap.PercentileInterval(n, statistic, o.BootstrapResamples, o.ConfidenceLevel, o.Seed);
+        // PRR is at most 1 (and has no lower bound); every other metric lies in [0, 1].
+        (double, double) bounds = name is "prr" or "prr50" ? (double.NegativeInfinity, 1) : (0, 1);
+        var ci = Bootstrap.Interval(n, statistic, value, o.Interval, o.BootstrapResamples, o.ConfidenceLevel, o.Seed, bounds);
         if (ci.Valid < ci.Resamples)
             note = Join(note, $"interval from {ci.Valid} of {ci.Resamples} resamples (the metric is undefined on the rest)");
+        var alpha = (1 - o.ConfidenceLevel) / 2;
+        if (ci.Valid > 0 && (ci.ShareBelow < alpha || ci.ShareBelow > 1 - alpha))
+        {
+            var side = ci.ShareBelow < alpha ? "below" : "above";
+            var share = Math.Max(ci.ShareBelow, 1 - ci.ShareBelow);
+            var tail = o.Interval == IntervalMethod.Centered ? "; the bias-centred interval is shown" : "";
+            note = Join(note, string.Create(CultureInfo.InvariantCulture,
+                $"biased on resamples: the value lies {side} {share:P1} of its bootstrap replicates (median {ci.Median:0.####}), outside their percentile interval{tail}"));
+        }
         return ci.Valid == 0
             ? new MetricResult(name, MetricStatus.Ok, value, null, null, n, note)
             : new MetricResult(name, MetricStatus.Ok, value, ci.Lower, ci.Upper, n, note);

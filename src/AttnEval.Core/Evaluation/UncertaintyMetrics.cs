@@ -17,8 +17,10 @@ namespace AttnEval.Core.Evaluation;
 /// <see cref="double.NaN"/>: no items left after dropping NaN labels (every metric), only one class present
 /// (AUROC, AP), fewer than 2 items (Lin AUARC) or ⌊ρN⌋ = 0 (PRR). PRR with all qualities equal follows
 /// LM-Polygraph and returns the raw area, flagged in <see cref="PrrResult.Normalized"/>.</para>
-/// <para>Ties are handled as the spec says: AUROC averages them (mid-ranks, ½ per tied pair); AP lets tied items
-/// enter together; PRR and AUARC order by <c>u</c> ascending with ties kept in input order (stable).</para>
+/// <para>Ties: AUROC averages them (mid-ranks, ½ per tied pair); AP lets tied items enter together; PRR and AUARC
+/// order by <c>u</c> ascending and, by default, take the exact expectation over the orders of each tied block
+/// (<see cref="TieBreaking.Expected"/>), so no tie order is favoured; <see cref="TieBreaking.Stable"/> keeps ties in
+/// input order (spec §5.3 as written, the previous behaviour).</para>
 /// </remarks>
 public static class UncertaintyMetrics
 {
@@ -106,37 +108,40 @@ public static class UncertaintyMetrics
     /// <summary>
     /// Prediction–rejection ratio, LM-Polygraph definition (spec §5.3; <c>ue_metrics/pred_rej_area.py</c>).
     /// Qualities are min–max normalised to q̃ (all 0.5 when max = min); items are ordered by <c>u</c> ascending
-    /// (ties stable in input order); <c>A(u) = (1/n_rej) Σ_{m=N−n_rej+1}^{N} mean(q̃ of the m most confident)</c>
+    /// (ties per <paramref name="ties"/>); <c>A(u) = (1/n_rej) Σ_{m=N−n_rej+1}^{N} mean(q̃ of the m most confident)</c>
     /// with <c>n_rej = ⌊ρN⌋</c>; oracle <c>A(−q)</c>; random baseline the exact expectation <c>mean(q̃)</c>
     /// (LM-Polygraph estimates it with 1000 permutations); <c>PRR = (A − A_rnd)/(A_orc − A_rnd)</c>.
     /// </summary>
     /// <param name="uncertainty">One uncertainty per item (higher = less trustworthy).</param>
     /// <param name="quality">Correctness 0/1 or a quality in [0, 1]; NaN drops the item.</param>
     /// <param name="maxRejection">ρ in (0, 1]: 1 for PRR, 0.5 for PRR@50.</param>
+    /// <param name="ties">Items with equal <c>u</c>: <see cref="TieBreaking.Expected"/> (default) averages the area over every
+    /// order of each tied block (closed form, see <see cref="TieBreaking"/>); <see cref="TieBreaking.Stable"/> keeps input order.</param>
     /// <returns>The PRR and its parts; all NaN when no item remains or ⌊ρN⌋ = 0. PRR is 1 for the oracle order,
     /// ≈ 0 for random, negative when worse than random.</returns>
     /// <exception cref="ArgumentException">Different lengths, a quality outside [0, 1], or ρ outside (0, 1].</exception>
-    public static PrrResult Prr(IReadOnlyList<double> uncertainty, IReadOnlyList<double> quality, double maxRejection = 1.0)
+    public static PrrResult Prr(IReadOnlyList<double> uncertainty, IReadOnlyList<double> quality, double maxRejection = 1.0, TieBreaking ties = TieBreaking.Expected)
     {
         CheckRejection(maxRejection);
         var (u, q) = Prepare(uncertainty, quality, binary: false);
-        return PrrCore(u, q, maxRejection);
+        return PrrCore(u, q, maxRejection, ties);
     }
 
     /// <summary>
     /// Area under the accuracy–rejection (coverage) curve (spec §5.6). Items are ordered by <c>u</c> ascending
-    /// (ties stable in input order) and <c>acc(m)</c> is the mean label of the m most confident. Range [0, 1];
-    /// an all-correct set gives 1, an all-wrong set 0.
+    /// and <c>acc(m)</c> is the mean label of the m most confident (its expectation over the orders of tied blocks by
+    /// default, see <see cref="TieBreaking"/>). Range [0, 1]; an all-correct set gives 1, an all-wrong set 0.
     /// </summary>
     /// <param name="uncertainty">One uncertainty per item (higher = less trustworthy).</param>
     /// <param name="correct">Labels 0/1 (or qualities in [0, 1]); NaN drops the item.</param>
     /// <param name="variant"><see cref="AuarcVariant.LinTrapezoid"/> (default) or <see cref="AuarcVariant.Step"/>.</param>
+    /// <param name="ties">Items with equal <c>u</c>: <see cref="TieBreaking.Expected"/> (default) or <see cref="TieBreaking.Stable"/>.</param>
     /// <returns>The area, or NaN when no items remain (or fewer than 2 for the trapezoid).</returns>
     /// <exception cref="ArgumentException">Different lengths or a label outside [0, 1].</exception>
-    public static double Auarc(IReadOnlyList<double> uncertainty, IReadOnlyList<double> correct, AuarcVariant variant = AuarcVariant.LinTrapezoid)
+    public static double Auarc(IReadOnlyList<double> uncertainty, IReadOnlyList<double> correct, AuarcVariant variant = AuarcVariant.LinTrapezoid, TieBreaking ties = TieBreaking.Expected)
     {
         var (u, a) = Prepare(uncertainty, correct, binary: false);
-        return AuarcCore(u, a, variant);
+        return AuarcCore(u, a, variant, ties);
     }
 
     /// <summary>
@@ -285,20 +290,51 @@ public static class UncertaintyMetrics
         return ap;
     }
 
-    /// <summary>Mean over retained-set sizes m = N−nRej+1 … N of the mean of the first m values of <paramref name="q"/> in the given <paramref name="order"/>.</summary>
-    private static double RejectionArea(double[] q, int[] order, int nRej)
+    /// <summary>
+    /// Prefix sums of <paramref name="q"/> with items ordered by <paramref name="key"/> ascending: element m−1 is
+    /// <c>S_m</c>, the sum of the first m values. With <see cref="TieBreaking.Stable"/> ties keep index order; with
+    /// <see cref="TieBreaking.Expected"/> it is <c>E[S_m]</c> over uniformly random orders of each tied block: for a block
+    /// of k items after s others, <c>E[S_{s+j}] = S_s + (j/k)·Q_B</c> (each block item is among the first j with
+    /// probability j/k).
+    /// </summary>
+    internal static double[] PrefixSums(double[] key, double[] q, TieBreaking ties)
     {
-        var n = q.Length;
-        double cum = 0, area = 0;
-        for (var m = 1; m <= n; m++)
+        var n = key.Length;
+        var order = StableOrder(key);
+        var sums = new double[n];
+        double before = 0;
+        for (var start = 0; start < n;)
         {
-            cum += q[order[m - 1]];
-            if (m >= n - nRej + 1) area += cum / m;
+            var end = start;
+            while (end + 1 < n && key[order[end + 1]] == key[order[start]]) end++;
+            if (ties == TieBreaking.Stable || end == start)
+            {
+                for (var j = start; j <= end; j++) { before += q[order[j]]; sums[j] = before; }
+            }
+            else
+            {
+                double block = 0;
+                for (var j = start; j <= end; j++) block += q[order[j]];
+                double k = end - start + 1;
+                for (var j = start; j < end; j++) sums[j] = before + (j - start + 1) / k * block;
+                before += block;
+                sums[end] = before;
+            }
+            start = end + 1;
         }
+        return sums;
+    }
+
+    /// <summary>Mean over retained-set sizes m = N−nRej+1 … N of <c>S_m / m</c> (the mean of the m most confident), given the prefix sums.</summary>
+    private static double RejectionArea(double[] prefix, int nRej)
+    {
+        var n = prefix.Length;
+        double area = 0;
+        for (var m = n - nRej + 1; m <= n; m++) area += prefix[m - 1] / m;
         return area / nRej;
     }
 
-    internal static PrrResult PrrCore(double[] u, double[] q, double maxRejection)
+    internal static PrrResult PrrCore(double[] u, double[] q, double maxRejection, TieBreaking ties = TieBreaking.Expected)
     {
         var n = u.Length;
         var nRej = (int)Math.Floor(maxRejection * n);
@@ -306,24 +342,24 @@ public static class UncertaintyMetrics
         double min = q.Min(), max = q.Max();
         if (max - min < 1e-12) { min -= 1; max += 1; }
         var qn = q.Select(x => (x - min) / (max - min)).ToArray();
-        var area = RejectionArea(qn, StableOrder(u), nRej);
-        var oracle = RejectionArea(qn, StableOrder(q.Select(x => -x).ToArray()), nRej);
+        var area = RejectionArea(PrefixSums(u, qn, ties), nRej);
+        // The oracle orders by quality; tied items have equal quality, so the tie order cannot change its area.
+        var oracle = RejectionArea(PrefixSums(q.Select(x => -x).ToArray(), qn, TieBreaking.Stable), nRej);
         var random = qn.Average();
         var normalized = Math.Abs(oracle - random) > 1e-12;
         var prr = normalized ? (area - random) / (oracle - random) : area;
         return new PrrResult(prr, area, oracle, random, normalized);
     }
 
-    internal static double AuarcCore(double[] u, double[] a, AuarcVariant variant)
+    internal static double AuarcCore(double[] u, double[] a, AuarcVariant variant, TieBreaking ties = TieBreaking.Expected)
     {
         var n = u.Length;
         if (n == 0 || (variant == AuarcVariant.LinTrapezoid && n < 2)) return double.NaN;
-        var order = StableOrder(u);
-        double cum = 0, sum = 0, first = 0, last = 0;
+        var prefix = PrefixSums(u, a, ties);
+        double sum = 0, first = 0, last = 0;
         for (var m = 1; m <= n; m++)
         {
-            cum += a[order[m - 1]];
-            var acc = cum / m;
+            var acc = prefix[m - 1] / m;
             sum += acc;
             if (m == 1) first = acc;
             last = acc;

@@ -17,12 +17,12 @@ public sealed class AliasMatchJudgeFactory : IJudgeFactory
     public string Name => JudgeName;
 
     /// <inheritdoc />
-    public string Description => "TriviaQA-style normalised match against a list of answer aliases (falls back to the target); specs/uq-methods.md §6.4.";
+    public string Description => "TriviaQA-style normalised (Unicode NFKC) match against the target and a list of answer aliases; specs/uq-methods.md §6.4.";
 
     /// <inheritdoc />
     public IReadOnlyList<OptionSpec> Options { get; } =
     [
-        new("aliases_field", OptionType.String, "aliases", "Sample field (dotted path) holding the list of accepted answers; when absent or empty, the target is used."),
+        new("aliases_field", OptionType.String, "aliases", "Sample field (dotted path) holding the list of accepted answers besides the target (the target is always accepted)."),
         new("mode", OptionType.String, "exact", "'exact': normalised answer equals a normalised alias; 'contains': a normalised alias occurs as whole words in the normalised answer.")
         { AllowedValues = ["exact", "contains"] },
     ];
@@ -45,11 +45,13 @@ public sealed class AliasMatchJudgeFactory : IJudgeFactory
 }
 
 /// <summary>
-/// The <c>alias-match</c> judge. Both the answer and every alias are normalised as in the TriviaQA evaluation
-/// (lower-case; <c>_</c>, punctuation and symbols → space; articles a/an/the removed; whitespace collapsed).
-/// Aliases come from <paramref name="AliasesField"/> (a list of strings, or one string); when that field is absent
-/// or empty, the target is the only alias. Aliases that normalise to nothing are ignored. Score is 1 or 0;
-/// Expected is the matched alias (normalised), or the first alias when none matched.
+/// The <c>alias-match</c> judge. Both the answer and every candidate are normalised as in the TriviaQA evaluation
+/// (Unicode NFKC, so composed and decomposed forms match; lower-case; <c>_</c>, punctuation and symbols → space;
+/// articles a/an/the removed; whitespace collapsed; see <see cref="Normalize"/>). The candidates are the sample's target
+/// (always, when it has one: the gold answer is never dropped because aliases exist, e.g. gold "Montreal" with only
+/// accented aliases) followed by the aliases from <paramref name="AliasesField"/> (a list of strings, or one string).
+/// Candidates that normalise to nothing are ignored. Score is 1 or 0; Expected is the matched candidate (normalised),
+/// or the first one (the target when there is one) when none matched.
 /// </summary>
 /// <param name="AliasesField">Field (dotted path) with the aliases.</param>
 /// <param name="Contains">False: normalised equality. True: the alias's tokens occur contiguously in the answer's tokens.</param>
@@ -66,18 +68,19 @@ public sealed record AliasMatchJudge(string AliasesField = "aliases", bool Conta
     }
 
     /// <inheritdoc />
-    /// <exception cref="InvalidDataException">The sample has neither aliases in <see cref="AliasesField"/> nor a target.</exception>
+    /// <exception cref="InvalidDataException">The sample has neither aliases in <see cref="AliasesField"/> nor a target, or every
+    /// candidate is empty after normalisation.</exception>
     public JudgeVerdict Judge(string answer, Sample sample)
     {
         ArgumentNullException.ThrowIfNull(answer);
         ArgumentNullException.ThrowIfNull(sample);
         var aliases = JudgeText.StringList(JudgeText.Lookup(sample, AliasesField));
-        if (aliases.Count == 0)
-            aliases = sample.Target is { } t ? [t] : throw new InvalidDataException(
-                $"sample '{sample.Id}': judge '{Name}' found no aliases in field '{AliasesField}' and no target to fall back to");
-        var normalized = aliases.Select(JudgeText.NormalizeAnswer).Where(a => a.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        if (aliases.Count == 0 && sample.Target is null)
+            throw new InvalidDataException($"sample '{sample.Id}': judge '{Name}' found no aliases in field '{AliasesField}' and no target to fall back to");
+        IEnumerable<string> candidates = sample.Target is { } t ? [t, .. aliases] : aliases;
+        var normalized = candidates.Select(JudgeText.NormalizeAnswer).Where(a => a.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         if (normalized.Count == 0)
-            throw new InvalidDataException($"sample '{sample.Id}': judge '{Name}': every alias in '{AliasesField}' is empty after normalisation");
+            throw new InvalidDataException($"sample '{sample.Id}': judge '{Name}': the target and every alias in '{AliasesField}' are empty after normalisation");
 
         var got = JudgeText.NormalizeAnswer(answer);
         var gotTokens = JudgeText.Tokens(got);

@@ -34,7 +34,8 @@ public sealed class ExactMatchJudgeFactory : IJudgeFactory
     }
 }
 
-/// <summary>The <c>exact</c> judge (see <see cref="ExactMatchJudgeFactory"/>). Score is 1 or 0.</summary>
+/// <summary>The <c>exact</c> judge (see <see cref="ExactMatchJudgeFactory"/>): both sides in Unicode NFC (canonically equivalent
+/// strings, such as a composed and a decomposed accent, are equal), then optionally trimmed and lower-cased. Score is 1 or 0.</summary>
 /// <param name="CaseSensitive">Compare case-sensitively.</param>
 /// <param name="Strip">Trim surrounding whitespace first.</param>
 public sealed record ExactMatchJudge(bool CaseSensitive = true, bool Strip = true) : ICorrectnessJudge
@@ -56,6 +57,8 @@ public sealed record ExactMatchJudge(bool CaseSensitive = true, bool Strip = tru
 
     private string Prepare(string s)
     {
+        // Canonically equivalent strings (composed "é" vs "e" + U+0301) are the same text: compare in NFC.
+        s = s.Normalize(System.Text.NormalizationForm.FormC);
         if (Strip) s = s.Trim();
         return CaseSensitive ? s : s.ToLowerInvariant();
     }

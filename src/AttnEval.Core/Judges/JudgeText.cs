@@ -28,28 +28,30 @@ internal static partial class JudgeText
     };
 
     /// <summary>
-    /// TriviaQA-style answer normalisation (specs/uq-methods.md §6.4): lower-case; <c>_</c>, punctuation and symbols
-    /// (which include ‘ ’ ´ `) become spaces; the articles a/an/the are removed as whole words; whitespace is
-    /// collapsed and trimmed.
+    /// TriviaQA-style answer normalisation (specs/uq-methods.md §6.4), Unicode-aware: first Unicode normalisation form
+    /// KC (so composed and decomposed accents, full-width forms and ligatures compare equal), then lower-case (invariant);
+    /// <c>_</c>, punctuation and symbols (which include ‘ ’ ´ `) become spaces, as does a combining mark left without a
+    /// base letter (NFKC turns a spacing accent such as ´ into a space and a combining mark); the articles a/an/the are
+    /// removed as whole words; whitespace is collapsed and trimmed.
     /// </summary>
     public static string NormalizeAnswer(string text)
     {
-        var sb = new StringBuilder(text.Length);
-        foreach (var ch in text.ToLowerInvariant())
-            sb.Append(ch == '_' || char.IsPunctuation(ch) || char.IsSymbol(ch) ? ' ' : ch);
+        var folded = text.Normalize(NormalizationForm.FormKC).ToLowerInvariant();
+        var sb = new StringBuilder(folded.Length);
+        foreach (var ch in folded)
+        {
+            var separator = ch == '_' || char.IsPunctuation(ch) || char.IsSymbol(ch)
+                || (IsMark(ch) && (sb.Length == 0 || char.IsWhiteSpace(sb[^1])));
+            sb.Append(separator ? ' ' : ch);
+        }
         return string.Join(' ', Tokens(sb.ToString()).Where(t => t is not ("a" or "an" or "the")));
     }
 
+    private static bool IsMark(char ch) => char.GetUnicodeCategory(ch) is UnicodeCategory.NonSpacingMark
+        or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark;
+
     /// <summary>Whitespace tokens.</summary>
     public static string[] Tokens(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-
-    /// <summary>ROUGE tokens: lower-case, every run of characters that are not letters or digits is a separator.</summary>
-    public static string[] RougeTokens(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        foreach (var ch in text.ToLowerInvariant()) sb.Append(char.IsLetterOrDigit(ch) ? ch : ' ');
-        return Tokens(sb.ToString());
-    }
 
     // A number: optional minus (not right after a letter/digit, so "16-3" is 16 and 3), then digits with
     // optional thousands commas, then an optional decimal part; or a bare ".5".
@@ -88,17 +90,4 @@ internal static partial class JudgeText
         return nl < 0 ? rest : rest[..nl];
     }
 
-    /// <summary>Length of the longest common subsequence of two token sequences (dynamic programming, O(|a|·|b|) time, O(|b|) memory).</summary>
-    public static int Lcs(IReadOnlyList<string> a, IReadOnlyList<string> b)
-    {
-        var prev = new int[b.Count + 1];
-        var cur = new int[b.Count + 1];
-        for (var i = 1; i <= a.Count; i++)
-        {
-            for (var j = 1; j <= b.Count; j++)
-                cur[j] = string.Equals(a[i - 1], b[j - 1], StringComparison.Ordinal) ? prev[j - 1] + 1 : Math.Max(prev[j], cur[j - 1]);
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Count];
-    }
 }

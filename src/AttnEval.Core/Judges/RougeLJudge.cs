@@ -42,11 +42,12 @@ public sealed class RougeLJudgeFactory : IJudgeFactory
 }
 
 /// <summary>
-/// The <c>rouge-l</c> judge. Tokens: lower-case, every run of characters that are not letters or digits separates
-/// tokens (as the <c>rouge_score</c> tokenizer, without stemming; Unicode letters are kept). With LCS the length of
-/// the longest common subsequence, <c>P = LCS/|answer|</c>, <c>R = LCS/|reference|</c>, <c>F = 2PR/(P + R)</c>
-/// (Lin 2004, ROUGE-L with β = 1), and F = 0 when either side has no token or LCS = 0. Score is the best F over
-/// references; Expected is the best reference.
+/// The <c>rouge-l</c> judge, on the shared <see cref="Rouge"/> implementation: tokens are Unicode-aware (NFKC,
+/// invariant lower-case, runs of letters with their combining marks and digits of any script; CJK one per character;
+/// no stemming), so on ASCII text they equal the <c>rouge_score</c> tokenizer's. With LCS the length of the longest
+/// common subsequence, <c>P = LCS/|answer|</c>, <c>R = LCS/|reference|</c>, <c>F = 2PR/(P + R)</c> (Lin 2004, ROUGE-L
+/// with β = 1), and F = 0 when either side has no token or LCS = 0. Score is the best F over references; Expected is
+/// the best reference.
 /// </summary>
 /// <param name="Threshold">Correct iff F &gt; threshold.</param>
 /// <param name="ReferencesField">Optional field with more references, or null.</param>
@@ -60,13 +61,7 @@ public sealed record RougeLJudge(double Threshold = RougeLJudgeFactory.DefaultTh
     {
         ArgumentNullException.ThrowIfNull(candidate);
         ArgumentNullException.ThrowIfNull(reference);
-        var c = JudgeText.RougeTokens(candidate);
-        var r = JudgeText.RougeTokens(reference);
-        if (c.Length == 0 || r.Length == 0) return 0;
-        var lcs = JudgeText.Lcs(c, r);
-        if (lcs == 0) return 0;
-        double p = (double)lcs / c.Length, rec = (double)lcs / r.Length;
-        return 2 * p * rec / (p + rec);
+        return Rouge.LFMeasure(candidate, reference);
     }
 
     /// <inheritdoc />

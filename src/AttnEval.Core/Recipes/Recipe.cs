@@ -63,6 +63,34 @@ public static class RecipeNames
 
     /// <summary>The evaluation metrics a recipe may ask for (<c>evaluation.metrics</c>), in canonical order.</summary>
     public static IReadOnlyList<string> EvaluationMetrics { get; } = ["auroc", "auprc", "prr", "prr50", "ece", "brier", "auarc"];
+
+    /// <summary>The values of <c>evaluation.interval</c>: <c>centered</c> (default) and <c>percentile</c>.</summary>
+    public static IReadOnlyList<string> IntervalMethods { get; } = ["centered", "percentile"];
+
+    /// <summary>The recipe/summary name of an interval method.</summary>
+    public static string IntervalName(Evaluation.IntervalMethod method) => method == Evaluation.IntervalMethod.Percentile ? "percentile" : "centered";
+
+    /// <summary>The interval method named <paramref name="name"/>; null for an unknown name.</summary>
+    public static Evaluation.IntervalMethod? ParseInterval(string? name) => name switch
+    {
+        "centered" => Evaluation.IntervalMethod.Centered,
+        "percentile" => Evaluation.IntervalMethod.Percentile,
+        _ => null,
+    };
+
+    /// <summary>The values of <c>evaluation.ties</c>: <c>expected</c> (default) and <c>stable</c>.</summary>
+    public static IReadOnlyList<string> TieBreakings { get; } = ["expected", "stable"];
+
+    /// <summary>The recipe/summary name of a tie convention (<c>expected</c> or <c>stable</c>).</summary>
+    public static string TieBreakingName(Evaluation.TieBreaking ties) => ties == Evaluation.TieBreaking.Stable ? "stable" : "expected";
+
+    /// <summary>The tie convention named <paramref name="name"/>; null for an unknown name.</summary>
+    public static Evaluation.TieBreaking? ParseTieBreaking(string? name) => name switch
+    {
+        "expected" => Evaluation.TieBreaking.Expected,
+        "stable" => Evaluation.TieBreaking.Stable,
+        _ => null,
+    };
 }
 
 /// <summary>The <c>prompt:</c> section.</summary>
@@ -131,7 +159,13 @@ public sealed record MetricSpec(string Name, OptionValues Options);
 /// <param name="ConfidenceLevel">Level of the intervals, 0 &lt; x &lt; 1; default 0.95.</param>
 /// <param name="EceBins">Equal-width bins of ECE, ≥ 1; default 20 (UQAC and LM-Polygraph, specs/uq-methods.md §5.4).</param>
 /// <param name="Seed">Seed of the bootstrap; default 0.</param>
-public sealed record EvaluationSpec(IReadOnlyList<string> Metrics, int Bootstrap, double ConfidenceLevel, int EceBins, long Seed);
+/// <param name="Ties">Tied uncertainties in PRR and AUARC (<c>evaluation.ties</c>): <c>expected</c> (default, the exact
+/// expectation over tie orders) or <c>stable</c> (dataset order, the previous convention); see <see cref="Evaluation.TieBreaking"/>.</param>
+/// <param name="Interval">How bootstrap intervals are read (<c>evaluation.interval</c>): <c>centered</c> (default, the
+/// bias-centred percentile interval, which always holds the value) or <c>percentile</c> (the previous convention); see
+/// <see cref="Evaluation.IntervalMethod"/>.</param>
+public sealed record EvaluationSpec(IReadOnlyList<string> Metrics, int Bootstrap, double ConfidenceLevel, int EceBins, long Seed,
+    Evaluation.TieBreaking Ties = Evaluation.TieBreaking.Expected, Evaluation.IntervalMethod Interval = Evaluation.IntervalMethod.Centered);
 
 /// <summary>
 /// A validated recipe (DESIGN.md §6): includes merged, <c>--set</c> overrides applied, defaults filled in,

@@ -23,7 +23,7 @@ internal sealed class RecipeBuilder
     private static readonly IReadOnlyList<string> DatasetKeys = ["path", "format", "input", "target", "id", "limit", "seed", "shuffle"];
     private static readonly IReadOnlyList<string> PromptKeys = ["template", "chat", "system"];
     private static readonly IReadOnlyList<string> GenerationKeys = ["max_new_tokens", "temperature", "top_p", "top_k", "seed", "samples", "sample_temperature", "stop"];
-    private static readonly IReadOnlyList<string> EvaluationKeys = ["metrics", "bootstrap", "confidence_level", "ece_bins", "seed"];
+    private static readonly IReadOnlyList<string> EvaluationKeys = ["metrics", "bootstrap", "confidence_level", "ece_bins", "seed", "ties", "interval"];
     private static readonly IReadOnlyList<string> OutputKeys = ["dir"];
     private static readonly IReadOnlyList<string> DTypes = ["float32", "float16", "bfloat16"];
     private static readonly IReadOnlyList<string> DatasetFormats = ["jsonl", "json", "csv"];
@@ -411,7 +411,9 @@ internal sealed class RecipeBuilder
         var level = ReadNumber(keys.GetValueOrDefault("confidence_level"), "evaluation.confidence_level", 0, true, 1, true) ?? 0.95;
         var bins = ReadInteger(keys.GetValueOrDefault("ece_bins"), "evaluation.ece_bins", 1, int.MaxValue) ?? 20;
         var seed = ReadInteger(keys.GetValueOrDefault("seed"), "evaluation.seed", long.MinValue, long.MaxValue) ?? 0;
-        return new EvaluationSpec(metrics, (int)bootstrap, level, (int)bins, seed);
+        var ties = RecipeNames.ParseTieBreaking(ReadChoice(keys.GetValueOrDefault("ties"), "evaluation.ties", RecipeNames.TieBreakings)) ?? Evaluation.TieBreaking.Expected;
+        var interval = RecipeNames.ParseInterval(ReadChoice(keys.GetValueOrDefault("interval"), "evaluation.interval", RecipeNames.IntervalMethods)) ?? Evaluation.IntervalMethod.Centered;
+        return new EvaluationSpec(metrics, (int)bootstrap, level, (int)bins, seed, ties, interval);
     }
 
     private IReadOnlyDictionary<string, object?> ReadAnalysis(YEntry? entry, RecipeKind? kind)

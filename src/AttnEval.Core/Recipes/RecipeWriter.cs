@@ -106,6 +106,9 @@ internal sealed class RecipeWriter
         Key("confidence_level"); Raw(RecipeNumbers.Format(e.ConfidenceLevel));
         Key("ece_bins"); Raw(RecipeNumbers.Format(e.EceBins));
         Key("seed"); Raw(RecipeNumbers.Format(e.Seed));
+        // Written only when not the default, so recipes (and run folders) from before the key existed keep their hash.
+        if (e.Ties != Evaluation.TieBreaking.Expected) { Key("ties"); Str(RecipeNames.TieBreakingName(e.Ties)); }
+        if (e.Interval != Evaluation.IntervalMethod.Centered) { Key("interval"); Str(RecipeNames.IntervalName(e.Interval)); }
         EndMap();
 
         if (r.Analysis.Count > 0) { Key("analysis"); Value(r.Analysis); }

@@ -59,6 +59,13 @@ public static class HtmlReport
             ["run_dir"] = runDir,
             ["ci_level"] = Fmt(summary["confidence_level"]),
             ["bootstrap"] = summary["bootstrap"]?.ToString() ?? "0",
+            // A summary without "interval" predates the option: its intervals are percentile intervals.
+            ["interval_kind"] = (string?)summary["interval"] == "centered"
+                ? "bias-centred percentile bootstrap intervals (the percentile interval of the replicates shifted by their median bias, so it holds the value)"
+                : "percentile bootstrap intervals",
+            ["ties"] = (string?)summary["ties"] == "expected"
+                ? "PRR and AUARC average over every order of tied uncertainties"
+                : "PRR and AUARC break tied uncertainties in dataset order",
             ["metric_names"] = metricNames,
             ["method_names"] = methodNames,
             ["methods"] = methods.Select(kv => new Dictionary<string, object?>

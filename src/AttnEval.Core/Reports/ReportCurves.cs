@@ -32,12 +32,13 @@ public sealed record MethodCurves(string Method, int Count, IReadOnlyList<CurveP
 /// </summary>
 public static class ReportCurves
 {
-    /// <summary>The evaluated items of one method, in file order: judged records (with <c>correct</c>) that have
-    /// <c>metrics.&lt;method&gt;.uncertainty</c> (the selection of <see cref="Running.RunSummary"/>).</summary>
+    /// <summary>The evaluated items of one method, in dataset order (<see cref="Running.RunSummary.DatasetOrder"/>, never
+    /// line order): judged records (with <c>correct</c>) that have <c>metrics.&lt;method&gt;.uncertainty</c> (the selection
+    /// of <see cref="Running.RunSummary"/>).</summary>
     public static IReadOnlyList<EvaluationItem> Items(IReadOnlyList<JsonObject> records, string method)
     {
         ArgumentNullException.ThrowIfNull(records);
-        return records
+        return Running.RunSummary.DatasetOrder(records)
             .Where(r => r["correct"] is JsonValue && r["metrics"]?[method]?["uncertainty"] is JsonValue)
             .Select(r => new EvaluationItem((double)r["metrics"]![method]!["uncertainty"]!, (double?)r["metrics"]![method]!["confidence"], (bool)r["correct"]!))
             .ToList();
@@ -100,31 +101,33 @@ public static class ReportCurves
     }
 
     /// <summary>
-    /// Accuracy–rejection curve (§5.6): samples sorted by u ascending (ties in input order, as the evaluation); keeping the m
-    /// most confident, accuracy acc(m), drawn at rejection rate <c>(N − m)/(N − 1)</c> (Lin's grid read from the other end),
+    /// Accuracy–rejection curve (§5.6): samples sorted by u ascending; keeping the m most confident, accuracy acc(m) — with
+    /// tied uncertainties its expectation over the orders of each tied block (<see cref="TieBreaking.Expected"/>, as the
+    /// evaluation's default) or the value for ties in input order (<see cref="TieBreaking.Stable"/>) — drawn at rejection rate <c>(N − m)/(N − 1)</c> (Lin's grid read from the other end),
     /// m = N … 1, so the curve spans [0, 1] and its trapezoidal area is Lin's AUARC.
     /// </summary>
     /// <returns>N points from rejection 0 to 1, or an empty list when N &lt; 2.</returns>
     /// <exception cref="ArgumentException">Different lengths.</exception>
-    public static IReadOnlyList<CurvePoint> AccuracyRejection(IReadOnlyList<double> uncertainty, IReadOnlyList<bool> correct)
+    public static IReadOnlyList<CurvePoint> AccuracyRejection(IReadOnlyList<double> uncertainty, IReadOnlyList<bool> correct, TieBreaking ties = TieBreaking.Expected)
     {
         Check(uncertainty, correct);
         var n = uncertainty.Count;
         if (n < 2) return [];
-        var order = Enumerable.Range(0, n).OrderBy(i => UncertaintyMetrics.SanitizeScore(uncertainty[i])).ToArray();
+        var prefix = UncertaintyMetrics.PrefixSums(uncertainty.Select(UncertaintyMetrics.SanitizeScore).ToArray(), correct.Select(c => c ? 1.0 : 0.0).ToArray(), ties);
         var acc = new double[n + 1];
-        double cum = 0;
-        for (var m = 1; m <= n; m++) { cum += correct[order[m - 1]] ? 1 : 0; acc[m] = cum / m; }
+        for (var m = 1; m <= n; m++) acc[m] = prefix[m - 1] / m;
         return Enumerable.Range(0, n).Select(j => new CurvePoint((double)j / (n - 1), acc[n - j])).ToList();
     }
 
     /// <summary>The curves of every method in the summary (in its order), from the records.</summary>
-    /// <param name="summary">Parsed <c>summary.json</c> (its <c>methods</c> and <c>ece_bins</c>).</param>
+    /// <param name="summary">Parsed <c>summary.json</c> (its <c>methods</c>, <c>ece_bins</c> and <c>ties</c>; a summary without
+    /// <c>ties</c> predates the option and was computed with stable ties).</param>
     /// <param name="records">Parsed <c>samples.jsonl</c>.</param>
     public static IReadOnlyList<MethodCurves> FromRun(JsonObject summary, IReadOnlyList<JsonObject> records)
     {
         ArgumentNullException.ThrowIfNull(summary);
         var bins = (int?)summary["ece_bins"] ?? 20;
+        var ties = Recipes.RecipeNames.ParseTieBreaking((string?)summary["ties"]) ?? TieBreaking.Stable;
         var result = new List<MethodCurves>();
         foreach (var (method, _) in summary["methods"]?.AsObject() ?? [])
         {
@@ -133,7 +136,7 @@ public static class ReportCurves
             var a = items.Select(i => i.Correct == true).ToArray();
             var withC = items.Where(i => i.Confidence is >= 0 and <= 1).ToArray();
             var rel = withC.Length == 0 ? null : Reliability(withC.Select(i => i.Confidence!.Value).ToArray(), withC.Select(i => i.Correct == true).ToArray(), bins);
-            result.Add(new MethodCurves(method, items.Count, Roc(u, a), rel, AccuracyRejection(u, a)));
+            result.Add(new MethodCurves(method, items.Count, Roc(u, a), rel, AccuracyRejection(u, a, ties)));
         }
         return result;
     }

@@ -60,11 +60,12 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             int sampled = needs.HasFlag(MetricNeeds.SampledAnswers) ? recipe.Generation.Samples : 0;
 
             _observer.Started(folder.Path, samples.Count, samples.Count(s => folder.FinishedIds.Contains(s.Id)));
-            foreach (var sample in samples)
+            for (var index = 0; index < samples.Count; index++)
             {
+                var sample = samples[index];
                 if (folder.FinishedIds.Contains(sample.Id)) continue;
                 cancellationToken.ThrowIfCancellationRequested();
-                var record = RunSample(recipe, model, sample, estimators, judge, sampled, similarity, cancellationToken);
+                var record = RunSample(recipe, model, sample, index, estimators, judge, sampled, similarity, cancellationToken);
                 folder.Append(record);
                 _observer.SampleFinished(sample.Id, record["error"] is not null || record["errors"] is not null);
             }
@@ -112,11 +113,13 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             "but none is installed; expected a similarity plugin such as AttnEval.Similarity.MiniLM in the plugin folders (attneval list shows kind 'similarity')");
     }
 
-    private static JsonObject RunSample(Recipe recipe, ILanguageModel model, Sample sample,
+    /// <summary>Runs one sample; <paramref name="index"/> is its 0-based position in the run's dataset order (after
+    /// shuffling and limit), written as the record's <c>index</c> so the summary never depends on line order.</summary>
+    private static JsonObject RunSample(Recipe recipe, ILanguageModel model, Sample sample, int index,
         IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators, ICorrectnessJudge? judge, int sampled,
         ISentenceSimilarity? similarity, CancellationToken ct)
     {
-        var rec = new JsonObject { ["id"] = sample.Id, ["input"] = sample.Input, ["target"] = sample.Target };
+        var rec = new JsonObject { ["id"] = sample.Id, ["index"] = index, ["input"] = sample.Input, ["target"] = sample.Target };
         try
         {
             var prompt = PromptBuilder.Build(recipe.Prompt, sample);

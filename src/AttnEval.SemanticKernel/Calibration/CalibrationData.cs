@@ -12,7 +12,7 @@ namespace AttnEval.SemanticKernel.Calibration;
 /// failed (no <c>correct</c>, no <c>metrics.&lt;name&gt;</c>) are skipped and counted.
 /// </summary>
 /// <param name="Metric">The estimator's name.</param>
-/// <param name="Ids">Sample ids, in file order.</param>
+/// <param name="Ids">Sample ids, in dataset order (records' <c>index</c>, see <c>RunSummary.DatasetOrder</c>).</param>
 /// <param name="Uncertainty">Uncertainty per sample.</param>
 /// <param name="Confidence">The estimator's own confidence per sample, or null when the estimator has none (for any sample).</param>
 /// <param name="Correct">Correctness per sample.</param>
@@ -34,7 +34,11 @@ public sealed record CalibrationData(string Metric, IReadOnlyList<string> Ids, I
         if (!File.Exists(Path.Combine(runDir, RunFolder.SummaryFile)))
             throw new InvalidDataException($"{runDir}: no {RunFolder.SummaryFile}: the run has not finished; finish it (attneval run … --resume {runDir}) before calibrating");
 
-        var records = RunFolder.ReadSamples(runDir);
+        // Dataset order, not line order: the cross-fitting folds are dealt by position.
+        var lines = RunFolder.ReadSamples(runDir);
+        var lineOf = new Dictionary<JsonObject, int>(ReferenceEqualityComparer.Instance);
+        for (int k = 0; k < lines.Count; k++) lineOf[lines[k]] = k + 1;
+        var records = AttnEval.Core.Running.RunSummary.DatasetOrder(lines);
         var ids = new List<string>();
         var u = new List<double>();
         var c = new List<double?>();
@@ -45,7 +49,7 @@ public sealed record CalibrationData(string Metric, IReadOnlyList<string> Ids, I
         {
             var r = records[i];
             var id = (string?)r["id"] ?? "?";
-            string Where() => $"{samplesPath}: record {i + 1} (id {id})";
+            string Where() => $"{samplesPath}: record {lineOf[r]} (id {id})";
             if (r["metrics"] is JsonObject ms) foreach (var (k, _) in ms) seenMetrics.Add(k);
             var correctNode = r["correct"];
             var m = r["metrics"]?[metric];

@@ -22,8 +22,9 @@ public class EvaluationSuiteTests
         r.Metrics.Keys.Should().Equal("auroc", "auprc", "prr", "prr50", "ece", "brier", "auarc");
         var expected = new Dictionary<string, double>
         {
-            ["auroc"] = 23.0 / 32, ["auprc"] = 43.0 / 56, ["prr"] = 667.0 / 1066, ["prr50"] = 36.0 / 113,
-            ["ece"] = 0.3375, ["brier"] = 341.0 / 1600, ["auarc"] = 508.0 / 735,
+            // PRR and AUARC: expectation over the orders of the 0.80 tie (default; TieInvarianceTests has the stable values).
+            ["auroc"] = 23.0 / 32, ["auprc"] = 43.0 / 56, ["prr"] = 281.0 / 533, ["prr50"] = 36.0 / 113,
+            ["ece"] = 0.3375, ["brier"] = 341.0 / 1600, ["auarc"] = 1927.0 / 2940,
         };
         foreach (var (name, value) in expected)
         {
@@ -155,5 +156,62 @@ public class EvaluationSuiteTests
         EvaluationSuite.Evaluate("m", Tv4(), ["AUROC", " auroc "], new EvaluationOptions { BootstrapResamples = 0 }).Metrics.Keys.Should().Equal("auroc");
         FluentActions.Invoking(() => EvaluationSuite.Evaluate("m", Tv4(), ["aucroc"]))
             .Should().Throw<ArgumentException>().WithMessage("*unknown evaluation metric 'aucroc'*auroc, auprc, prr, prr50, ece, brier, auarc*");
+    }
+}
+
+/// <summary>Issue 14 item 7: the ECE interval must hold the ECE. Plug-in ECE is biased upward on resamples, so with a
+/// well-calibrated confidence the estimate falls below the 2.5 % quantile of its own replicates and the percentile
+/// interval excludes it.</summary>
+public class EceIntervalTests
+{
+    // n = 100 confidences spread over [0.8, 1), correct with probability = confidence (a low-discrepancy sequence):
+    // ECE (20 bins, left-closed) ≈ 0.0128; with seed 7, every one of the 1000 resampled ECEs but ~9 lies above it.
+    private static EvaluationItem[] Calibrated()
+    {
+        static double Frac(double x) => x - Math.Floor(x);
+        return Enumerable.Range(0, 100).Select(i =>
+        {
+            var c = 0.8 + 0.2 * Frac(i * 0.6180339887);
+            return new EvaluationItem(-c, c, Frac(i * 0.7548776662) < c);
+        }).ToArray();
+    }
+
+    [Fact]
+    public void The_default_interval_holds_the_ece_itself()
+    {
+        var ece = EvaluationSuite.Evaluate("m", Calibrated(), ["ece"], new EvaluationOptions { BootstrapResamples = 1000, Seed = 7 }).Metrics["ece"];
+        ece.Value!.Value.Should().BeApproximately(0.0128, 5e-4);
+        ece.Lower!.Value.Should().BeLessThanOrEqualTo(ece.Value.Value);
+        ece.Upper!.Value.Should().BeGreaterThanOrEqualTo(ece.Value.Value);
+    }
+
+    [Fact]
+    public void The_centred_interval_is_the_percentile_interval_shifted_by_the_median_bias()
+    {
+        // Replicates 0 … 99: quantiles (linear) q_0.025 = 2.475, q_0.975 = 96.525, median 49.5. Around θ̂ = 1.5:
+        // [1.5 + 2.475 − 49.5, 1.5 + 96.525 − 49.5] = [−45.525, 48.525]; 2 of 100 replicates lie below θ̂ (share 0.02), so
+        // the percentile interval [2.475, 96.525] excludes it.
+        var reps = Enumerable.Range(0, 100).Select(i => (double)(99 - i)).ToList();
+        var c = Bootstrap.FromReplicates(reps, 0.95, 100, 1.5, IntervalMethod.Centered);
+        c.Lower.Should().BeApproximately(-45.525, 1e-9);
+        c.Upper.Should().BeApproximately(48.525, 1e-9);
+        c.Median.Should().Be(49.5);
+        c.ShareBelow.Should().BeApproximately(0.02, 1e-12);
+        c.Method.Should().Be(IntervalMethod.Centered);
+        Bootstrap.FromReplicates(reps, 0.95, 100, 1.5, IntervalMethod.Centered, (0, 1000)).Lower.Should().Be(0);
+        // A replicate equal to the estimate counts ½: θ̂ = 10 → (10 + 0.5)/100.
+        Bootstrap.FromReplicates(reps, 0.95, 100, 10, IntervalMethod.Centered).ShareBelow.Should().BeApproximately(0.105, 1e-12);
+        var p = Bootstrap.FromReplicates(reps, 0.95, 100, 1.5, IntervalMethod.Percentile);
+        p.Lower.Should().BeApproximately(2.475, 1e-9);
+        p.Upper.Should().BeApproximately(96.525, 1e-9);
+    }
+
+    [Fact]
+    public void The_note_says_when_the_value_lies_outside_its_replicates_and_percentile_stays_selectable()
+    {
+        var o = new EvaluationOptions { BootstrapResamples = 1000, Seed = 7 };
+        EvaluationSuite.Evaluate("m", Calibrated(), ["ece"], o).Metrics["ece"].Note.Should().Contain("biased on resamples").And.Contain("bias-centred");
+        var pct = EvaluationSuite.Evaluate("m", Calibrated(), ["ece"], o with { Interval = IntervalMethod.Percentile }).Metrics["ece"];
+        pct.Lower!.Value.Should().BeGreaterThan(pct.Value!.Value);
     }
 }

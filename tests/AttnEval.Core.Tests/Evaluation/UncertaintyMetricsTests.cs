@@ -65,7 +65,7 @@ public class UncertaintyMetricsTests
     [Fact]
     public void TV4_prr_full_rejection()
     {
-        var r = UncertaintyMetrics.Prr(U4, A4, 1.0);
+        var r = UncertaintyMetrics.Prr(U4, A4, 1.0, TieBreaking.Stable);
         r.Area.Should().BeApproximately(2347.0 / 3360, Tol);
         r.OracleArea.Should().BeApproximately(1373.0 / 1680, Tol);
         r.RandomArea.Should().BeApproximately(0.5, Tol);
@@ -76,26 +76,26 @@ public class UncertaintyMetricsTests
     [Fact]
     public void TV4_prr_at_half_rejection()
     {
-        var r = UncertaintyMetrics.Prr(U4, A4, 0.5);
+        var r = UncertaintyMetrics.Prr(U4, A4, 0.5, TieBreaking.Stable);
         r.Area.Should().BeApproximately(19.0 / 35, Tol);
         r.OracleArea.Should().BeApproximately(533.0 / 840, Tol);
         r.Value.Should().BeApproximately(36.0 / 113, Tol);
     }
 
     [Fact]
-    public void TV4_prr_ties_are_stable_in_input_order()
+    public void TV4_prr_stable_ties_follow_input_order()
     {
         // swapping the two 0.80 items (correct first vs wrong first) changes the area, as the spec warns
         double[] a = [1, 0, 1, 1, 0, 0, 1, 0];
-        UncertaintyMetrics.Prr(U4, a).Area.Should().BeApproximately(2137.0 / 3360, Tol);
+        UncertaintyMetrics.Prr(U4, a, 1.0, TieBreaking.Stable).Area.Should().BeApproximately(2137.0 / 3360, Tol);
     }
 
     [Fact]
     public void TV4_auarc_lin_and_step()
     {
-        UncertaintyMetrics.Auarc(U4, A4).Should().BeApproximately(508.0 / 735, Tol); // 0.691156…
-        UncertaintyMetrics.Auarc(U4, A4, AuarcVariant.LinTrapezoid).Should().BeApproximately(0.691156, 1e-6);
-        UncertaintyMetrics.Auarc(U4, A4, AuarcVariant.Step).Should().BeApproximately(2347.0 / 3360, Tol);
+        UncertaintyMetrics.Auarc(U4, A4, AuarcVariant.LinTrapezoid, TieBreaking.Stable).Should().BeApproximately(508.0 / 735, Tol); // 0.691156…
+        UncertaintyMetrics.Auarc(U4, A4, AuarcVariant.LinTrapezoid, TieBreaking.Stable).Should().BeApproximately(0.691156, 1e-6);
+        UncertaintyMetrics.Auarc(U4, A4, AuarcVariant.Step, TieBreaking.Stable).Should().BeApproximately(2347.0 / 3360, Tol);
     }
 
     [Fact]

@@ -85,3 +85,44 @@ public class AliasMatchJudgeTests
         n.Should().BeGreaterThan(10);
     }
 }
+
+/// <summary>Issue 14 item 8: the gold target is always a candidate, and comparison is after Unicode normalisation.</summary>
+public class AliasMatchUnicodeTests
+{
+    [Fact]
+    public void The_gold_target_is_a_candidate_even_when_the_aliases_are_all_accented()
+    {
+        var fields = new Dictionary<string, object?> { ["aliases"] = new List<object?> { "Montréal", "Montréal, Québec" } };
+        var judge = new AliasMatchJudgeFactory().Create(Options());
+        var v = judge.Judge("Montreal", Sample("Montreal", fields));
+        v.Correct.Should().BeTrue();
+        v.Expected.Should().Be("montreal");
+        judge.Judge("Montréal", Sample("Montreal", fields)).Correct.Should().BeTrue();
+        // A wrong answer reports the gold target as the expected answer.
+        judge.Judge("Toronto", Sample("Montreal", fields)).Expected.Should().Be("montreal");
+        new AliasMatchJudgeFactory().Create(Options(("mode", "contains")))
+            .Judge("It is Montreal.", Sample("Montreal", fields)).Correct.Should().BeTrue();
+    }
+
+    [Fact]
+    public void Composed_and_decomposed_forms_match()
+    {
+        const string composed = "Montr\u00e9al", decomposed = "Montre\u0301al";
+        var judge = new AliasMatchJudgeFactory().Create(Options());
+        var aliases = new Dictionary<string, object?> { ["aliases"] = new List<object?> { composed } };
+        judge.Judge(decomposed, Sample(null, aliases)).Correct.Should().BeTrue();
+        judge.Judge(composed, Sample(null, new Dictionary<string, object?> { ["aliases"] = new List<object?> { decomposed } })).Correct.Should().BeTrue();
+        AliasMatchJudge.Normalize(decomposed).Should().Be("montr\u00e9al");
+        // Compatibility forms (NFKC): full-width letters and the "ﬁ" ligature.
+        AliasMatchJudge.Normalize("\uFF2D\uFF4F\uFF4E\uFF54\uFF52\uFF45\uFF41\uFF4C").Should().Be("montreal");
+        AliasMatchJudge.Normalize("\uFB01sh").Should().Be("fish");
+    }
+
+    [Fact]
+    public void The_exact_judge_compares_canonically_equivalent_strings_as_equal()
+    {
+        var judge = new ExactMatchJudgeFactory().Create(Options());
+        judge.Judge("caf\u0065\u0301", Sample("caf\u00e9")).Correct.Should().BeTrue();
+        judge.Judge("cafe", Sample("caf\u00e9")).Correct.Should().BeFalse();
+    }
+}

@@ -46,3 +46,37 @@ public class RougeLJudgeTests
             .Should().Throw<InvalidDataException>().WithMessage("*'c-9'*no target*");
     }
 }
+
+/// <summary>Issue 14 item 9: ROUGE on non-Latin text, through the one shared implementation (AttnEval.Abstractions.Rouge).</summary>
+public class RougeUnicodeTests
+{
+    [Fact]
+    public void Devanagari_vowel_signs_are_part_of_the_word()
+    {
+        // "दिन" (day) and "दान" (gift) differ only in their vowel signs ि / ा (combining marks): dropping the marks made
+        // both the tokens "द", "न" and the judge scored 1.0.
+        RougeLJudge.FMeasure("दिन", "दान").Should().Be(0);
+        RougeLJudge.FMeasure("आज दिन है", "आज दान है").Should().BeApproximately(2.0 / 3, 1e-12); // LCS 2 of 3 and 3
+    }
+
+    [Fact]
+    public void Composed_and_decomposed_accents_are_the_same_token()
+    {
+        RougeLJudge.FMeasure("cafe\u0301 noir", "caf\u00e9 noir").Should().Be(1.0);
+        RougeLJudge.FMeasure("café", "cafe").Should().Be(0);
+    }
+
+    [Fact]
+    public void Shared_tokens_keep_letters_marks_and_digits_of_any_script()
+    {
+        AttnEval.Abstractions.Rouge.Tokens("Running, dogs & CATS: 42x").Should().Equal("running", "dogs", "cats", "42x");
+        AttnEval.Abstractions.Rouge.Tokens("Москва — столица!").Should().Equal("москва", "столица");
+        AttnEval.Abstractions.Rouge.Tokens("मुझे काम").Should().Equal("मुझे", "काम");
+        AttnEval.Abstractions.Rouge.Tokens("٤٢ apples").Should().Equal("٤٢", "apples");          // Arabic-Indic digits
+        AttnEval.Abstractions.Rouge.Tokens("東京タワーへ").Should().Equal("東", "京", "タ", "ワ", "ー", "へ"); // one per CJK character
+        AttnEval.Abstractions.Rouge.Tokens("\u0301x").Should().Equal("x");                         // a mark without a base separates
+        AttnEval.Abstractions.Rouge.Tokens("walking dogs", w => w.TrimEnd('s')).Should().Equal("walking", "dog");
+        AttnEval.Abstractions.Rouge.Tokens("cafés", w => "stemmed").Should().Equal("cafés");       // only ASCII tokens are stemmed
+        AttnEval.Abstractions.Rouge.OneRecall(["a", "b", "b"], ["b", "a", "c"]).Should().BeApproximately(2.0 / 3, 1e-12); // clipped
+    }
+}

@@ -55,6 +55,30 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Evaluation_ties_selects_the_tie_convention_and_round_trips()
+    {
+        var loader = _dir.Loader();
+        loader.Load(_dir.Write("recipes/t0.yaml", Minimal), []).Evaluation.Ties.Should().Be(AttnEval.Core.Evaluation.TieBreaking.Expected);
+        var stable = loader.Load(_dir.Write("recipes/t1.yaml", Minimal + "\nevaluation: { ties: stable }"), []);
+        stable.Evaluation.Ties.Should().Be(AttnEval.Core.Evaluation.TieBreaking.Stable);
+        loader.Load(_dir.Write("elsewhere/t1.resolved.yaml", stable.ToResolvedYaml()), []).Evaluation.Ties.Should().Be(AttnEval.Core.Evaluation.TieBreaking.Stable);
+        var bad = () => loader.Load(_dir.Write("recipes/t2.yaml", Minimal + "\nevaluation: { ties: random }"), []);
+        bad.Should().Throw<RecipeException>().WithMessage("*evaluation.ties: 'random' is not one of expected, stable*");
+    }
+
+    [Fact]
+    public void Evaluation_interval_selects_the_bootstrap_interval_and_round_trips()
+    {
+        var loader = _dir.Loader();
+        loader.Load(_dir.Write("recipes/i0.yaml", Minimal), []).Evaluation.Interval.Should().Be(AttnEval.Core.Evaluation.IntervalMethod.Centered);
+        var pct = loader.Load(_dir.Write("recipes/i1.yaml", Minimal + "\nevaluation: { interval: percentile }"), []);
+        pct.Evaluation.Interval.Should().Be(AttnEval.Core.Evaluation.IntervalMethod.Percentile);
+        loader.Load(_dir.Write("elsewhere/i1.resolved.yaml", pct.ToResolvedYaml()), []).Evaluation.Interval.Should().Be(AttnEval.Core.Evaluation.IntervalMethod.Percentile);
+        var bad = () => loader.Load(_dir.Write("recipes/i2.yaml", Minimal + "\nevaluation: { interval: bca }"), []);
+        bad.Should().Throw<RecipeException>().WithMessage("*evaluation.interval: 'bca' is not one of centered, percentile*");
+    }
+
+    [Fact]
     public void Applies_defaults()
     {
         var r = _dir.Loader().Load(_dir.Write("recipes/min.yaml", Minimal.Replace("metrics: [msp]", "metrics:\n  - uqac")), []);

@@ -28,12 +28,17 @@ public sealed class ReportCurvesTests
     [Fact]
     public void Accuracy_rejection_area_is_lins_auarc()
     {
-        var curve = ReportCurves.AccuracyRejection(U, A);
+        var curve = ReportCurves.AccuracyRejection(U, A, TieBreaking.Stable);
         curve.Should().HaveCount(8);
         curve[0].Should().Be(new CurvePoint(0, 0.5));            // nothing rejected: accuracy 4/8
         curve[^1].Should().Be(new CurvePoint(1, 1));             // only the most confident kept (c = 0.95, correct)
         ReportCurves.Area(curve).Should().BeApproximately(0.691156, 1e-6);
-        ReportCurves.Area(curve).Should().BeApproximately(UncertaintyMetrics.Auarc(U, A.Select(x => x ? 1.0 : 0.0).ToArray()), 1e-12);
+        ReportCurves.Area(curve).Should().BeApproximately(UncertaintyMetrics.Auarc(U, A.Select(x => x ? 1.0 : 0.0).ToArray(), AuarcVariant.LinTrapezoid, TieBreaking.Stable), 1e-12);
+        // Default (expected over tie orders): keeping 2, the 0.80 tie contributes ½ a right answer: acc(2) = 3/4.
+        var expected = ReportCurves.AccuracyRejection(U, A);
+        expected[^2].Y.Should().BeApproximately(0.75, 1e-12);
+        ReportCurves.Area(expected).Should().BeApproximately(1927.0 / 2940, 1e-12);
+        ReportCurves.Area(expected).Should().BeApproximately(UncertaintyMetrics.Auarc(U, A.Select(x => x ? 1.0 : 0.0).ToArray()), 1e-12);
         ReportCurves.AccuracyRejection([0.3], [true]).Should().BeEmpty();
     }
 
