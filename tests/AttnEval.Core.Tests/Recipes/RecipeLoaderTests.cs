@@ -509,6 +509,41 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Merge_keys_copy_an_anchored_map_and_explicit_keys_win()
+    {
+        var r = _dir.Loader().Load(_dir.Write("recipes/merge.yaml", Minimal.Replace("metrics: [msp]", """
+            evaluation: &seeded { seed: 4 }
+            generation: { <<: *seeded, max_new_tokens: 12 }
+            metrics:
+              - msp
+              - { <<: &u { name: uqac, top_heads: 4, aggregation: max }, top_heads: 8 }
+            prompt: { template: 'Q: {{question}}', <<: { chat: chatml, template: 'ignored' } }
+            """)), []);
+
+        (r.Generation.Seed, r.Generation.MaxNewTokens, r.Evaluation.Seed).Should().Be((4L, 12, 4L));
+        r.Metrics.Select(m => m.Name).Should().Equal("msp", "uqac");
+        r.Metrics[1].Options.Values["top_heads"].Should().Be(8L, "an explicit key wins over the merged one");
+        r.Metrics[1].Options.Values["aggregation"].Should().Be("max");
+        r.Prompt.Should().Be(new PromptSpec("Q: {{question}}", ChatFormat.ChatMl, null), "an explicit key wins wherever '<<' stands");
+
+        var over = _dir.Loader().Load(_dir.Write("recipes/merge2.yaml", Minimal + """
+
+            generation: { <<: [{ seed: 5, samples: 2 }, { seed: 6, max_new_tokens: 7 }], samples: 3 }
+            """), []);
+        (over.Generation.Seed, over.Generation.Samples, over.Generation.MaxNewTokens).Should().Be((5L, 3, 7), "the first merged map wins over later ones, explicit keys over both");
+    }
+
+    [Theory]
+    [InlineData("name: x\ngeneration: { <<: 5 }\n", 2, 19, "'<<' (a YAML merge key) takes a map or a list of maps, such as *defaults or [*a, *b]; got '5'")]
+    [InlineData("name: x\ngeneration: { <<: [{ seed: 1 }, 2] }\n", 2, 33, "'<<' (a YAML merge key) takes a map or a list of maps, such as *defaults or [*a, *b]; got '2'")]
+    [InlineData("name: x\ngeneration: { <<: { seed: 1 }, <<: { seed: 2 } }\n", 2, 32, "duplicate key '<<'")]
+    public void Malformed_merge_keys_are_one_clear_error(string text, int line, int column, string message)
+    {
+        var e = _dir.Fails(_dir.Write("recipes/r.yaml", text));
+        e.Errors.Should().ContainSingle().Which.Should().Be(new RecipeError(_dir.P("recipes/r.yaml"), line, column, message));
+    }
+
+    [Fact]
     public void A_missing_recipe_file_is_an_error_naming_it()
     {
         var e = _dir.Fails(_dir.P("recipes/none.yaml"));
