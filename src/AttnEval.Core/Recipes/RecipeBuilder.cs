@@ -31,6 +31,8 @@ internal sealed class RecipeBuilder
     private readonly string _sourceFile;
     private readonly IReadOnlyList<string> _overrides;
     private readonly List<RecipeError> _errors = [];
+    /// <summary>Error-message key prefixes whose <c>--set</c> spelling differs (<c>metrics.uqac</c> → <c>metrics.3</c>).</summary>
+    private readonly Dictionary<string, string> _setKeys = new(StringComparer.Ordinal);
 
     public RecipeBuilder(IComponentCatalog catalog, string workingDirectory, string sourceFile, IReadOnlyList<string> overrides)
     {
@@ -326,6 +328,7 @@ internal sealed class RecipeBuilder
                 continue;
             }
             int before = _errors.Count;
+            _setKeys[$"metrics.{name}"] = $"metrics.{i}";
             var values = ReadOptions(options, factory.Options, $"metrics.{name}", "name", options?.Pos ?? nameNode.Pos);
             var spec = new MetricSpec(name, new OptionValues(values));
             if (_errors.Count == before) CheckCreate(factory, spec, options?.Pos ?? nameNode.Pos);
@@ -739,7 +742,23 @@ internal sealed class RecipeBuilder
             if ((files && File.Exists(candidate)) || (folders && Directory.Exists(candidate))) return candidate;
         if (!mustExist) return candidates[0];
         var where = Path.IsPathRooted(raw) ? "" : $" (looked in {string.Join(" and ", bases)})";
-        Error(node.Pos, $"{path}: {what} '{raw}' not found{where}");
+        Error(node.Pos, $"{path}: {what} '{raw}' not found{where}{MissingPathHint(node, path, files, folders)}");
         return null;
+    }
+
+    /// <summary>How to supply a path a recipe file names but this machine lacks: the <c>--set</c> that replaces it, and,
+    /// for a path into the shared data folder (<c>../shared/data</c>, real models and data sets kept beside the
+    /// repository and not shipped with it), that this is why it is missing. Empty for a value typed with <c>--set</c>.</summary>
+    private string MissingPathHint(YScalar node, string path, bool files, bool folders)
+    {
+        if (node.Pos.File == RecipeError.CommandLine) return "";
+        var key = _setKeys.Where(p => path.StartsWith(p.Key + ".", StringComparison.Ordinal)).Select(p => p.Value + path[p.Key.Length..]).FirstOrDefault() ?? path;
+        var placeholder = files && folders ? "<path>" : files ? "<file>" : "<folder>";
+        var segments = node.Value.Replace('\\', '/').Split('/');
+        var shared = Enumerable.Range(0, Math.Max(0, segments.Length - 1)).FirstOrDefault(i => segments[i] == "shared" && segments[i + 1] == "data", -1);
+        if (shared < 0) return $"; pass one with --set {key}={placeholder}";
+        var folder = string.Join('/', segments.Take(shared + 2));
+        return $"; {folder} is AttnEval's shared data folder (real models and data sets), which the repository does not ship: " +
+               $"place it beside the repository, or pass your own with --set {key}={placeholder}";
     }
 }

@@ -580,8 +580,32 @@ public sealed class RecipeLoaderTests : IDisposable
         var errors = _dir.Fails(_dir.Write("recipes/bad.yaml", head + "metrics: [{ name: attention-influence, corpus: corpora/none.jsonl, haystack: corpora/c.jsonl }]\n"))
             .Errors.Select(e => $"{e.Line}:{e.Column}: {e.Message}").ToList();
         errors.Should().Equal(
-            $"5:48: metrics.attention-influence.corpus: file 'corpora/none.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})",
-            $"5:78: metrics.attention-influence.haystack: folder 'corpora/c.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})");
+            $"5:48: metrics.attention-influence.corpus: file 'corpora/none.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")}); pass one with --set metrics.0.corpus=<file>",
+            $"5:78: metrics.attention-influence.haystack: folder 'corpora/c.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")}); pass one with --set metrics.0.haystack=<folder>");
+    }
+
+    [Fact]
+    public void A_missing_path_into_the_shared_data_folder_says_it_is_not_shipped_and_which_set_replaces_it()
+    {
+        var file = _dir.Write("recipes/shared.yaml", """
+            name: fresh-clone
+            model: { path: ../shared/data/models/stories260K/stories260K.bin, tokenizer: ../shared/data/models/stories260K/tok512.bin }
+            dataset: { path: ../shared/data/gsm8k/test.jsonl }
+            kind: data-scoring
+            metrics: [{ name: attention-influence, haystack: ../../shared/data/niah/PaulGrahamEssays }]
+            """);
+        var errors = _dir.Fails(file).Errors.Select(e => $"{e.Line}:{e.Column}: {e.Message}").ToList();
+        var looked = $"(looked in {_dir.WorkDir} and {_dir.P("recipes")})";
+        const string shared = "is AttnEval's shared data folder (real models and data sets), which the repository does not ship: place it beside the repository, or pass your own with";
+        errors.Should().Equal(
+            $"2:16: model.path: model '../shared/data/models/stories260K/stories260K.bin' not found {looked}; ../shared/data {shared} --set model.path=<path>",
+            $"2:78: model.tokenizer: tokenizer '../shared/data/models/stories260K/tok512.bin' not found {looked}; ../shared/data {shared} --set model.tokenizer=<path>",
+            $"3:18: dataset.path: dataset file '../shared/data/gsm8k/test.jsonl' not found {looked}; ../shared/data {shared} --set dataset.path=<file>",
+            $"5:50: metrics.attention-influence.haystack: folder '../../shared/data/niah/PaulGrahamEssays' not found {looked}; ../../shared/data {shared} --set metrics.0.haystack=<folder>");
+
+        // A value the user typed with --set is reported as typed, without advice to --set it.
+        _dir.Fails(file, "model.path=../shared/data/none", "model.tokenizer=", "dataset.path=../data/items.jsonl", "metrics=[attention-influence]").Errors
+            .Select(e => e.ToString()).Should().Equal($"<command line>:0:1: --set 'model.path=../shared/data/none': model.path: model '../shared/data/none' not found {looked}");
     }
 
     [Fact]
