@@ -26,8 +26,11 @@ internal static partial class Commands
         return host;
     }
 
-    public static int Run(string recipePath, IReadOnlyList<string> overrides, string? resume, string[]? pluginDirs)
+    /// <summary>Runs a recipe. <paramref name="limit"/> (<c>--limit N</c>) becomes the override <c>dataset.limit=N</c> after the
+    /// <c>--set</c>s; a recipe error it causes is reported as the <c>--limit</c> option the user typed, not as a <c>--set</c>.</summary>
+    public static int Run(string recipePath, IReadOnlyList<string> sets, int? limit, string? resume, string[]? pluginDirs)
     {
+        var overrides = limit is { } n ? [.. sets, $"dataset.limit={n}"] : sets;
         using var host = LoadHost(pluginDirs);
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("attneval: stopping after the current sample…"); };
@@ -67,7 +70,10 @@ internal static partial class Commands
         }
         catch (RecipeException e)
         {
-            foreach (var err in e.Errors) Console.Error.WriteLine(err);
+            foreach (var err in e.Errors)
+                Console.Error.WriteLine(limit is not null && err.File == RecipeError.CommandLine && err.Column == overrides.Count
+                    ? $"{RecipeError.CommandLine}: --limit {limit}: {StripSetPrefix(err.Message, overrides[^1])}"
+                    : err.ToString());
             return Cli.BadInput;
         }
         catch (Exception e) when (e is RunInputException or RunFolderException)
@@ -89,6 +95,13 @@ internal static partial class Commands
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>The message without the <c>--set '&lt;text&gt;': </c> prefix the loader gives errors of an override.</summary>
+    private static string StripSetPrefix(string message, string text)
+    {
+        var prefix = $"--set '{text}': ";
+        return message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
     }
 
     public static int Validate(string[] recipes, string[] overrides, string[]? pluginDirs)

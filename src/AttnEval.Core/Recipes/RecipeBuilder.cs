@@ -84,7 +84,7 @@ internal sealed class RecipeBuilder
         var metrics = ReadMetrics(top.GetValueOrDefault("metrics"), kindKnown ? kind : null, kindPos);
         var evaluation = ReadEvaluation(ReadMap(top.GetValueOrDefault("evaluation"), "evaluation"));
         var analysis = ReadAnalysis(top.GetValueOrDefault("analysis"), kindKnown ? kind : null);
-        var outputDir = ReadOutput(ReadMap(top.GetValueOrDefault("output"), "output"));
+        var outputDir = ReadOutput(ReadMap(top.GetValueOrDefault("output"), "output"), root.Pos);
 
         if (_errors.Count > 0) throw new RecipeException(_errors);
 
@@ -419,13 +419,46 @@ internal sealed class RecipeBuilder
         _ => null,
     };
 
-    private string? ReadOutput(YMap? map)
+    private string? ReadOutput(YMap? map, SourcePos rootPos)
     {
         var keys = Keys(map, "in output", OutputKeys);
         var entry = keys.GetValueOrDefault("dir");
         if (!IsMissing(entry))
-            return ScalarOf(entry!, "output.dir") is { } s ? ResolvePath(s, "output.dir", "folder", mustExist: false, files: false, folders: true) : null;
-        return Path.TrimEndingDirectorySeparator(Path.GetFullPath("runs", _workingDirectory));
+        {
+            if (ScalarOf(entry!, "output.dir") is not { } s) return null;
+            var dir = ResolvePath(s, "output.dir", "folder", mustExist: false, files: false, folders: true);
+            return dir is not null && CheckWritable(dir, s.Pos, $"'{s.Value}'") ? dir : null;
+        }
+        var fallback = Path.TrimEndingDirectorySeparator(Path.GetFullPath("runs", _workingDirectory));
+        return CheckWritable(fallback, rootPos, "(default 'runs')") ? fallback : null;
+    }
+
+    /// <summary>Checks before any model loads that the run folder can be made under <paramref name="dir"/>: no file in the
+    /// way, and the nearest existing folder accepts a new entry (probed with a file deleted on close, so nothing stays).</summary>
+    private bool CheckWritable(string dir, SourcePos pos, string shown)
+    {
+        var existing = dir;
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing))
+            {
+                Error(pos, $"output.dir: {shown} cannot be created: {existing} is a file; pass a folder with --set output.dir=<folder>");
+                return false;
+            }
+            if (Path.GetDirectoryName(existing) is not { } parent) break;
+            existing = parent;
+        }
+        try
+        {
+            using var probe = new FileStream(Path.Combine(existing, $".attneval-write-check-{Guid.NewGuid():N}"), FileMode.CreateNew,
+                FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error(pos, $"output.dir: {shown} is not writable: cannot create entries in {existing} ({e.Message}); pass a writable folder with --set output.dir=<folder>");
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------- options (OptionSpec)

@@ -544,6 +544,20 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void An_output_dir_that_cannot_be_written_is_an_error_at_its_value()
+    {
+        _dir.Write("blocker", "a file, not a folder");
+        var e = _dir.Fails(_dir.Write("recipes/out.yaml", Minimal + "\noutput: { dir: ../blocker/runs }\n"));
+        e.Errors.Should().ContainSingle().Which.Should().Be(new RecipeError(_dir.P("recipes/out.yaml"), 5, 16,
+            $"output.dir: '../blocker/runs' cannot be created: {_dir.P("blocker")} is a file; pass a folder with --set output.dir=<folder>"));
+
+        var ok = _dir.Loader().Load(_dir.Write("recipes/ok.yaml", Minimal + "\noutput: { dir: ../new/runs }\n"), []);
+        ok.OutputDir.Should().Be(_dir.P("new/runs"), "a folder that does not exist yet under a writable one is fine");
+        Directory.Exists(_dir.P("new")).Should().BeFalse("checking creates nothing");
+        Directory.GetFiles(_dir.Root).Select(Path.GetFileName).Should().Equal(["blocker"], "the write probe is deleted");
+    }
+
+    [Fact]
     public void A_missing_recipe_file_is_an_error_naming_it()
     {
         var e = _dir.Fails(_dir.P("recipes/none.yaml"));
