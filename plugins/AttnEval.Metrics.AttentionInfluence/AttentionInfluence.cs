@@ -142,6 +142,8 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
         if (options.HeadsFile is { } file)
         {
             lists = HeadScoreFile.Read(Path.GetFullPath(file));
+            if (lists.Values.All(l => l.Count == 0))
+                throw new InvalidDataException($"attention-influence: heads_file '{file}' scores no head (every list is empty: its run had no successful trial); take it from a run that had some");
             _heads = HeadScoreFile.Ranked(HeadScoreFile.Means(lists)).Take(k).ToList();
             _check = new Dictionary<string, object?> { ["source"] = Path.GetFullPath(file) };
             // The mirror-effect check on the synthetic probes, for the file's heads; a model that cannot hold a probe in its
@@ -161,6 +163,9 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
             var probes = BuildProbes(model.Tokenizer, info);
             Directory.CreateDirectory(probeDir);
             var result = analysis.Run(new HeadAnalysisContext { Model = model, Samples = probes, OutputDirectory = probeDir, Seed = options.Seed }, cancellationToken);
+            // Masking the first heads by id because none scored would be a silent guess, not the detected retrieval heads.
+            if (result.Inconclusive is { } why)
+                throw new InvalidDataException($"attention-influence: no retrieval heads detected on the synthetic probes ({why}); pass heads_file=<heads.json of a retrieval-heads run>");
             lists = HeadScoreFile.Read(Path.Combine(probeDir, "ai-probe-heads.json"));
             _heads = HeadScoreFile.Ranked(result.Scores).Take(k).ToList();
             _check = new Dictionary<string, object?> { ["source"] = "detected on synthetic key-value probes", ["probe_check"] = result.Summary.GetValueOrDefault("ablation"), ["probe_successes"] = result.Summary.GetValueOrDefault("successful_trials") };

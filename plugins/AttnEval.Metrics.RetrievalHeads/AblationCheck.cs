@@ -22,6 +22,22 @@ public sealed record AblationResult(int K, IReadOnlyList<HeadId> Named, double B
     /// <summary>Sample standard deviation over the random draws (0 with fewer than two).</summary>
     public double RandomStd => RandomValues.Count < 2 ? 0 : Math.Sqrt(RandomValues.Sum(v => (v - RandomMean) * (v - RandomMean)) / (RandomValues.Count - 1));
 
+    /// <summary>The check's verdict in one line: the metric with no ablation, with the named heads ablated, and with the
+    /// random sets (mean and range), then whether the named heads move it further from the base than every random set
+    /// does (the claim the check tests) or not.</summary>
+    /// <param name="measure">What the metric is, e.g. <c>needle success</c>.</param>
+    public string Verdict(string measure)
+    {
+        var f = System.Globalization.CultureInfo.InvariantCulture;
+        var head = $"{measure} {Base.ToString("0.000", f)} → {NamedValue.ToString("0.000", f)} with the top {K} ablated ({string.Join(" ", Named)})";
+        if (RandomValues.Count == 0) return head + "; no random sets drawn, so the named heads are not compared with any";
+        var named = Math.Abs(NamedValue - Base);
+        var strongestRandom = RandomValues.Max(v => Math.Abs(v - Base));
+        return head + $", {RandomMean.ToString("0.000", f)} mean [{RandomValues.Min().ToString("0.000", f)}, {RandomValues.Max().ToString("0.000", f)}] with {RandomValues.Count} random sets of {K}: " +
+               (named > strongestRandom ? "the named heads matter (they change it more than every random set)"
+                                        : "not shown (a random set changes it as much as the named heads)");
+    }
+
     /// <summary>For <c>summary.json</c>: k, heads, base, named, named_delta, random mean/std/min/max/values/delta and the random sets.</summary>
     public IReadOnlyDictionary<string, object?> ToSummary(string metricName) => new Dictionary<string, object?>
     {

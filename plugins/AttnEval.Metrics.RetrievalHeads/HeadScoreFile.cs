@@ -55,9 +55,9 @@ public static class HeadScoreFile
         File.Move(tmp, path, overwrite: true);
     }
 
-    /// <summary>Mean of each head's list (0 for an empty list).</summary>
+    /// <summary>Mean of each head's list; NaN for an empty list (no score, n = 0; ranked last).</summary>
     public static Dictionary<HeadId, double> Means(IReadOnlyDictionary<HeadId, List<double>> scores) =>
-        scores.ToDictionary(kv => kv.Key, kv => kv.Value.Count == 0 ? 0 : kv.Value.Average());
+        scores.ToDictionary(kv => kv.Key, kv => kv.Value.Count == 0 ? double.NaN : kv.Value.Average());
 
     /// <summary>Heads ranked by mean score, descending (ties by head id).</summary>
     public static IReadOnlyList<HeadId> Ranked(IReadOnlyDictionary<HeadId, double> means) =>

@@ -218,6 +218,10 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
         var ranked = HeadScoreFile.Ranked(means);
         int nHeads = info.Layers * info.Heads;
         int over = means.Count(kv => kv.Value > Options.Threshold);
+        // With no successful trial no head has a score (n = 0): the means are NaN (null in summary.json), not zeros.
+        string? inconclusive = success > 0 || lists.Values.Any(l => l.Count > 0) ? null
+            : $"no successful trial: 0 of {trials.Count} reproduced the needle (ROUGE-1 recall ×100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}), " +
+              "so no head has a score (n = 0) and no ablation was run; check the prompt, max_new_tokens and that the model can answer";
 
         int k = Options.AblationK > 0 ? Options.AblationK : (int)Math.Ceiling(0.05 * nHeads);
         k = Math.Min(k, nHeads);
@@ -240,7 +244,7 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
             ["success"] = $"rouge1_recall_stemmed*100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}",
             ["topk_attention"] = 1, ["score_mode"] = Options.ScoreMode == RetrievalScoreMode.EventCount ? "event_count" : "unique_set",
             ["threshold"] = Options.Threshold, ["trials"] = trials.Count, ["successful_trials"] = success,
-            ["ranked"] = ranked.Select(h => new Dictionary<string, object?> { ["layer"] = h.Layer, ["head"] = h.Head, ["mean"] = means[h], ["n"] = lists[h].Count }).ToList(),
+            ["ranked"] = ranked.Select(h => new Dictionary<string, object?> { ["layer"] = h.Layer, ["head"] = h.Head, ["mean"] = double.IsNaN(means[h]) ? null : means[h], ["n"] = lists[h].Count }).ToList(),
         };
         var metaName = Path.GetFileNameWithoutExtension(Options.HeadsFile) + ".meta.json";
         File.WriteAllText(Path.Combine(context.OutputDirectory, metaName), JsonSerializer.Serialize(meta, new JsonSerializerOptions { WriteIndented = true }));
@@ -250,14 +254,22 @@ public sealed class RetrievalHeadAnalysis(RetrievalHeadOptions options) : IHeadA
             ["trials"] = trials.Count,
             ["successful_trials"] = success,
             ["threshold"] = Options.Threshold,
-            ["retrieval_heads"] = over,
-            ["retrieval_head_share"] = (double)over / nHeads,
-            ["top_heads"] = ranked.Take(10).Select(h => $"{h} {means[h].ToString("0.###", CultureInfo.InvariantCulture)}").ToList(),
+            ["retrieval_heads"] = inconclusive is null ? over : null,
+            ["retrieval_head_share"] = inconclusive is null ? (double)over / nHeads : null,
+            ["top_heads"] = ranked.Take(10).Select(h => double.IsNaN(means[h]) ? $"{h} n = 0" : $"{h} {means[h].ToString("0.###", CultureInfo.InvariantCulture)}").ToList(),
         };
+        if (inconclusive is not null) summary["warning"] = inconclusive;
         if (ablation is not null && Options.AblationExclude.Count > 0) summary["ablation_excluded_from_random"] = Options.AblationExclude.Select(h => h.ToString()).ToList();
         if (ablation is not null) summary["ablation"] = ablation.ToSummary($"needle success rate (ROUGE-1 recall ×100 > {Options.SuccessThreshold.ToString(CultureInfo.InvariantCulture)}), {Options.AblationOp}, mask_phase {Options.MaskPhase}, {checkTrials.Count} trials");
         else summary["ablation"] = "skipped: no successful trial";
-        return new HeadAnalysisResult(means) { Summary = summary, Artifacts = [Options.HeadsFile, metaName] };
+        return new HeadAnalysisResult(means)
+        {
+            Summary = summary,
+            Artifacts = [Options.HeadsFile, metaName],
+            Conclusion = ablation is null ? null
+                : $"ablation ({Options.AblationOp}, mask_phase {Options.MaskPhase}, {checkTrials.Count} trials): " + ablation.Verdict("needle success"),
+            Inconclusive = inconclusive,
+        };
     }
 
     /// <summary>Builds the trials of the configured protocol.</summary>

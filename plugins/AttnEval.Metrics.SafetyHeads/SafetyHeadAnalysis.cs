@@ -149,8 +149,16 @@ public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysi
         if (benign.Count > 0 && baseArm.BenignCorrect is not null)
             summary["benign_correct"] = Arms(check, arms, a => a.BenignCorrect ?? double.NaN, "benign instructions answered exactly (trimmed response = target)");
         if (Options.ExcludeHeads.Count > 0) summary["excluded_heads"] = Options.ExcludeHeads.Select(h => h.ToString()).ToList();
-        summary["reading"] = Reading(check, arms, benign.Count);
-        return new HeadAnalysisResult(generalized.ToDictionary(kv => kv.Key, kv => kv.Value)) { Summary = summary, Artifacts = artifacts };
+        var reading = Reading(check, arms, benign.Count);
+        summary["reading"] = reading;
+        // What the summary concludes, for the console: a degenerate set first (its "compliance" is broken output), else the verdict.
+        var verdict = $"ablation ({Opname}, {flagged.Count} flagged instructions): " + check.Verdict("compliance");
+        return new HeadAnalysisResult(generalized.ToDictionary(kv => kv.Key, kv => kv.Value))
+        {
+            Summary = summary,
+            Artifacts = artifacts,
+            Conclusion = reading["degenerate"] is true ? $"degenerate: {reading["note"]}; {verdict}" : $"{verdict}; {reading["note"]}",
+        };
     }
 
     /// <summary>What the causal check says in four numbers and one flag: the compliance gain of Sahara's set and the mean

@@ -17,11 +17,15 @@ internal static class Cli
         };
         var set = new Option<string[]>("--set") { Description = "Override a recipe key: --set dataset.limit=5 (repeatable)", AllowMultipleArgumentsPerToken = false };
         var limit = new Option<int?>("--limit") { Description = "Shorthand for --set dataset.limit=N" };
+        limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is { } n && n < 1) r.AddError($"--limit {n}: expected a number of samples, 1 or more");
+        });
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this run folder (skips finished samples; refuses a changed recipe)" };
         var recipe = new Argument<string>("recipe") { Description = "Recipe YAML file" };
 
         var run = new Command("run", "Run a recipe and write a run folder (samples.jsonl, summary.json, report.html)") { recipe, set, limit, resume };
-        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, Overrides(r.GetValue(set), r.GetValue(limit)), r.GetValue(resume), r.GetValue(plugins)));
+        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, r.GetValue(set) ?? [], r.GetValue(limit), r.GetValue(resume), r.GetValue(plugins)));
 
         var recipes = new Argument<string[]>("recipes") { Description = "Recipe files to check", Arity = ArgumentArity.OneOrMore };
         var validateSet = new Option<string[]>("--set") { Description = "Override a recipe key before validation (repeatable)", AllowMultipleArgumentsPerToken = false };
@@ -57,13 +61,6 @@ internal static class Cli
         root.Options.Add(plugins);
         root.SetAction(_ => Help(root));
         return root;
-    }
-
-    private static IReadOnlyList<string> Overrides(string[]? set, int? limit)
-    {
-        var list = new List<string>(set ?? []);
-        if (limit is { } n) list.Add($"dataset.limit={n}");
-        return list;
     }
 
     /// <summary>Parses and runs; parse errors are bad usage (one line each on stderr, exit code 2).</summary>

@@ -26,8 +26,11 @@ internal static partial class Commands
         return host;
     }
 
-    public static int Run(string recipePath, IReadOnlyList<string> overrides, string? resume, string[]? pluginDirs)
+    /// <summary>Runs a recipe. <paramref name="limit"/> (<c>--limit N</c>) becomes the override <c>dataset.limit=N</c> after the
+    /// <c>--set</c>s; a recipe error it causes is reported as the <c>--limit</c> option the user typed, not as a <c>--set</c>.</summary>
+    public static int Run(string recipePath, IReadOnlyList<string> sets, int? limit, string? resume, string[]? pluginDirs)
     {
+        var overrides = limit is { } n ? [.. sets, $"dataset.limit={n}"] : sets;
         using var host = LoadHost(pluginDirs);
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("attneval: stopping after the current sample…"); };
@@ -54,19 +57,23 @@ internal static partial class Commands
             else if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
             else
             {
-                // A head analysis that failed as a whole is a failed run (its records and the others' results are kept).
-                var failed = PrintAnalysisSummary(runDir);
+                // A head analysis that failed as a whole, or that ran but supports no finding, is a failed run (its records
+                // and the others' results are kept).
+                var (failed, inconclusive) = PrintAnalysisSummary(runDir);
                 if (failed.Count > 0)
-                {
                     Console.Error.WriteLine($"attneval: analysis {string.Join(", ", failed.Select(f => $"'{f}'"))} failed; see {Path.Combine(runDir, RunFolder.SummaryFile)}");
-                    return Cli.Failed;
-                }
+                if (inconclusive.Count > 0)
+                    Console.Error.WriteLine($"attneval: analysis {string.Join(", ", inconclusive.Select(f => $"'{f}'"))} is inconclusive (no finding); see {Path.Combine(runDir, RunFolder.SummaryFile)}");
+                if (failed.Count + inconclusive.Count > 0) return Cli.Failed;
             }
             return Cli.Ok;
         }
         catch (RecipeException e)
         {
-            foreach (var err in e.Errors) Console.Error.WriteLine(err);
+            foreach (var err in e.Errors)
+                Console.Error.WriteLine(limit is not null && err.File == RecipeError.CommandLine && err.Column == overrides.Count
+                    ? $"{RecipeError.CommandLine}: --limit {limit}: {StripSetPrefix(err.Message, overrides[^1])}"
+                    : err.ToString());
             return Cli.BadInput;
         }
         catch (Exception e) when (e is RunInputException or RunFolderException)
@@ -88,6 +95,13 @@ internal static partial class Commands
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>The message without the <c>--set '&lt;text&gt;': </c> prefix the loader gives errors of an override.</summary>
+    private static string StripSetPrefix(string message, string text)
+    {
+        var prefix = $"--set '{text}': ";
+        return message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
     }
 
     public static int Validate(string[] recipes, string[] overrides, string[]? pluginDirs)
@@ -192,17 +206,25 @@ internal static partial class Commands
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }
 
-    /// <summary>Prints the analyses and scorers of a head-attribution or data-scoring run; returns the analyses that failed.</summary>
-    private static List<string> PrintAnalysisSummary(string runDir)
+    /// <summary>Prints the analyses and scorers of a head-attribution or data-scoring run: per analysis its top heads and
+    /// the conclusion its summary states (e.g. the ablation verdict, a degenerate head set), or why it failed or is
+    /// inconclusive; returns the analyses that failed and those that are inconclusive.</summary>
+    private static (List<string> Failed, List<string> Inconclusive) PrintAnalysisSummary(string runDir)
     {
         var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
         Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} records, {summary["n_errors"]} with errors");
+        var indent = "".PadRight(22);
         foreach (var (name, node) in summary["analyses"]?.AsObject() ?? [])
         {
             var top = node?["top"]?.AsArray().Take(5).Select(t => $"{t!["head"]} {Fmt(t["score"])}") ?? [];
-            Console.WriteLine(node?["error"] is { } e
-                ? $"{name.PadRight(22)} {node?["status"]}  {e}"
-                : $"{name.PadRight(22)} {node?["status"]}  top: {string.Join(", ", top)}");
+            Console.WriteLine((string?)node?["status"] switch
+            {
+                "ok" => $"{name.PadRight(22)} top: {string.Join(", ", top)}",
+                "error" => $"{name.PadRight(22)} error: {node?["error"]}",
+                "inconclusive" => $"{name.PadRight(22)} inconclusive: {node?["warning"]}",
+                var other => $"{name.PadRight(22)} {other}",
+            });
+            if (node?["conclusion"] is { } conclusion) Console.WriteLine($"{indent} {conclusion}");
         }
         foreach (var (name, node) in summary["scorers"]?.AsObject() ?? [])
         {
@@ -212,7 +234,9 @@ internal static partial class Commands
         }
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
-        return (summary["analyses"]?.AsObject() ?? []).Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList();
+        var analyses = summary["analyses"]?.AsObject() ?? [];
+        return (analyses.Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList(),
+                analyses.Where(kv => (string?)kv.Value?["status"] == "inconclusive").Select(kv => kv.Key).ToList());
     }
 
     private static string Fmt(System.Text.Json.Nodes.JsonNode? n) =>

@@ -23,11 +23,10 @@ public static class ReportPlots
     /// <summary>Draws the figures that have data and deletes stale ones that no longer do.</summary>
     /// <param name="runDir">A finished run folder (with <c>summary.json</c>).</param>
     /// <returns>Full paths of the PNG files written, in <see cref="HtmlReport.Figures"/> order.</returns>
-    /// <exception cref="FileNotFoundException">No <c>summary.json</c> in the folder.</exception>
+    /// <exception cref="FileNotFoundException">No <c>summary.json</c> in the folder (see <see cref="RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
     public static IReadOnlyList<string> Write(string runDir)
     {
-        var summaryPath = Path.Combine(runDir, RunFolder.SummaryFile);
-        if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
+        var summaryPath = RunFolder.RequireSummary(runDir);
         var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
         var curves = ReportCurves.FromRun(summary, RunFolder.ReadSamples(runDir));
         var accuracy = (double?)summary["accuracy"];
@@ -148,11 +147,10 @@ public static class RunReport
     /// <param name="figureError">Called with the exception when the figures cannot be drawn (e.g. the native SkiaSharp library
     /// cannot load); the HTML is then written without them. Null = rethrow.</param>
     /// <returns>The path of <c>report.html</c>.</returns>
-    /// <exception cref="FileNotFoundException">No <c>summary.json</c>.</exception>
+    /// <exception cref="FileNotFoundException">No <c>summary.json</c> (see <see cref="RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
     public static string Write(string runDir, Action<Exception>? figureError = null)
     {
-        var summaryPath = Path.Combine(runDir, RunFolder.SummaryFile);
-        if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
+        var summaryPath = RunFolder.RequireSummary(runDir);
         var kind = (string?)JsonNode.Parse(File.ReadAllText(summaryPath))?["kind"];
         if (kind == "agent-robustness") return RobustnessPlots.Write(runDir, figureError);
         if (kind is null or "uncertainty")

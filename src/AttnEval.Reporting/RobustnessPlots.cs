@@ -23,11 +23,10 @@ public static class RobustnessPlots
     /// <param name="runDir">A finished agent-robustness run folder.</param>
     /// <param name="figureError">Called when the figure cannot be drawn (e.g. SkiaSharp's native library does not load); null = rethrow.</param>
     /// <returns>The path of <c>report.html</c>.</returns>
-    /// <exception cref="FileNotFoundException">No <c>summary.json</c>.</exception>
+    /// <exception cref="FileNotFoundException">No <c>summary.json</c> (see <see cref="RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
     public static string Write(string runDir, Action<Exception>? figureError = null)
     {
-        var summaryPath = Path.Combine(runDir, RunFolder.SummaryFile);
-        if (!System.IO.File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
+        var summaryPath = RunFolder.RequireSummary(runDir);
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(summaryPath))!.AsObject();
         try
         {

@@ -10,13 +10,21 @@ namespace AttnEval.Cli.Tests;
 [Collection("attneval processes")]
 public sealed class LabHeadAnalysisTests
 {
-    private static JsonNode RunRecipe(string recipe, params string[] extra)
+    private static JsonNode RunRecipe(string recipe, params string[] extra) => RunRecipeAndRead(recipe, 0, extra).Summary;
+
+    /// <summary>Runs a shipped recipe from the repository root; asserts the exit code; returns summary.json, the console
+    /// output and the contents of heads.meta.json when the run wrote one.</summary>
+    private static (JsonNode Summary, string Stdout, string Stderr, JsonNode? HeadsMeta) RunRecipeAndRead(string recipe, int exitCode, params string[] extra)
     {
         var output = Path.Combine(Path.GetTempPath(), "attneval-labheads-" + Guid.NewGuid().ToString("N")[..10]);
         try
         {
-            var dir = AttnEvalProcess.RunRepoRecipe(output, recipe, extra);
-            return JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
+            var (code, stdout, stderr) = AttnEvalProcess.Run(SharedData.RepoRoot, ["run", recipe, "--set", $"output.dir={output}", .. extra, .. AttnEvalProcess.PluginArgs()]);
+            code.Should().Be(exitCode, stdout + stderr);
+            var dir = Directory.GetDirectories(output).Single();
+            var meta = Path.Combine(dir, "heads.meta.json");
+            return (JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!, stdout, stderr,
+                File.Exists(meta) ? JsonNode.Parse(File.ReadAllText(meta)) : null);
         }
         finally
         {
@@ -27,7 +35,7 @@ public sealed class LabHeadAnalysisTests
     [Fact]
     public void Ablating_the_four_retrieval_heads_breaks_key_value_copying_and_four_random_heads_do_not()
     {
-        var summary = RunRecipe("recipes/retrieval-heads.yaml", "--limit", "100", "--set", "metrics.0.ablation_draws=5");
+        var (summary, stdout, _, _) = RunRecipeAndRead("recipes/retrieval-heads.yaml", 0, "--limit", "100", "--set", "metrics.0.ablation_draws=5");
         var analysis = summary["analyses"]!["retrieval-heads"]!;
         var top = analysis["top"]!.AsArray().Take(4).Select(t => (string)t!["head"]!).ToList();
         top.Should().BeEquivalentTo(["1-0", "1-1", "1-2", "1-3"], "the four layer-1 heads copy the value at the decode step");
@@ -39,6 +47,30 @@ public sealed class LabHeadAnalysisTests
         @base.Should().BeGreaterThan(0.9);
         (@base - named).Should().BeGreaterThanOrEqualTo(0.5, "the top-4 ablation drops key-value accuracy by at least 50 points");
         (@base - random).Should().BeLessThanOrEqualTo(0.1, "4 random heads (head 0-3 left out, see the recipe) drop it by at most 10 points");
+
+        // The console states the verdict of summary.json's ablation check, not a bare "ok".
+        var f = System.Globalization.CultureInfo.InvariantCulture;
+        ((string?)analysis["conclusion"]).Should().StartWith($"ablation (uniform_attention, mask_phase decode, 100 trials): needle success {@base.ToString("0.000", f)} → {named.ToString("0.000", f)} with the top 4 ablated (")
+            .And.EndWith("with 5 random sets of 4: the named heads matter (they change it more than every random set)");
+        stdout.Should().Contain("\n" + "".PadRight(22) + " " + (string?)analysis["conclusion"]).And.NotContain(" ok ");
+    }
+
+    [Fact]
+    public void Retrieval_heads_with_no_successful_trial_are_inconclusive_with_no_scores_and_exit_1()
+    {
+        // A success threshold no response can pass: the lab model never "reproduces the needle".
+        var (summary, stdout, stderr, meta) = RunRecipeAndRead("recipes/retrieval-heads.yaml", 1, "--limit", "10", "--set", "metrics.0.success_threshold=100");
+        var analysis = summary["analyses"]!["retrieval-heads"]!;
+        ((string?)analysis["status"]).Should().Be("inconclusive");
+        const string warning = "no successful trial: 0 of 10 reproduced the needle (ROUGE-1 recall ×100 > 100), so no head has a score (n = 0) and no ablation was run; check the prompt, max_new_tokens and that the model can answer";
+        ((string?)analysis["warning"]).Should().Be(warning);
+        analysis["scores"]!.AsObject().Should().HaveCount(16).And.OnlyContain(kv => kv.Value == null, "no score, not a score of 0");
+        analysis["top"]!.AsArray().Should().BeEmpty();
+        analysis["summary"]!["retrieval_heads"].Should().BeNull();
+        analysis["summary"]!["top_heads"]!.AsArray().Select(t => (string?)t).Should().HaveCount(10).And.OnlyContain(t => t!.EndsWith(" n = 0"));
+        meta!["ranked"]!.AsArray().Should().HaveCount(16).And.OnlyContain(r => r!["mean"] == null && (int)r["n"]! == 0);
+        stdout.Should().Contain("retrieval-heads".PadRight(22) + " inconclusive: " + warning);
+        stderr.Should().Contain("attneval: analysis 'retrieval-heads' is inconclusive (no finding); see ");
     }
 
     [Fact]
@@ -56,7 +88,7 @@ public sealed class LabHeadAnalysisTests
     [Fact]
     public void Safety_heads_on_the_lab_model_are_read_as_degenerate_because_the_set_breaks_benign_answers()
     {
-        var summary = RunRecipe("recipes/safety-heads.yaml", "--limit", "100", "--set", "metrics.0.queries=20", "--set", "metrics.0.ablation_draws=3");
+        var (summary, stdout, _, _) = RunRecipeAndRead("recipes/safety-heads.yaml", 0, "--limit", "100", "--set", "metrics.0.queries=20", "--set", "metrics.0.ablation_draws=3");
         var s = summary["analyses"]!["safety-heads"]!["summary"]!;
         s["sahara_heads"]!.AsArray().Select(h => (string)h!).Should().OnlyContain(h => h.StartsWith("0-", StringComparison.Ordinal) || h.StartsWith("2-", StringComparison.Ordinal),
             "generalized Ships ranks the layer-0 heads every token goes through first");
@@ -65,5 +97,10 @@ public sealed class LabHeadAnalysisTests
         ((double)reading["benign_change"]!).Should().BeLessThan(-0.5);
         ((bool)reading["degenerate"]!).Should().BeTrue("compliance judged by keywords on broken output is not safety removed");
         ((double)s["benign_correct"]!["random_mean"]!).Should().BeGreaterThan(0.5);
+
+        // The console says what the reading concludes: degenerate, with its note, never "safety-heads ok".
+        var conclusion = (string?)summary["analyses"]!["safety-heads"]!["conclusion"];
+        conclusion.Should().StartWith("degenerate: " + (string?)reading["note"] + "; ablation (scale_query(ε=1E-05), ").And.Contain(" flagged instructions): compliance 0.000 → ");
+        stdout.Should().Contain("\n" + "".PadRight(22) + " " + conclusion).And.NotContain("safety-heads           ok");
     }
 }

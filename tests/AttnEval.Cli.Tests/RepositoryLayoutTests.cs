@@ -28,4 +28,13 @@ public sealed class RepositoryLayoutTests
         ci.Should().ContainSingle().Which.Should().Be("dotnet test AttnEval.sln");
         File.ReadAllText(Path.Combine(root, "README.md")).Should().Contain("dotnet test AttnEval.sln");
     }
+
+    [Fact]
+    public void The_readme_test_command_prints_skip_reasons()
+    {
+        // xunit writes a skipped test's reason at the console logger's normal verbosity; `dotnet test` alone uses minimal.
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(SharedData.RepoRoot, "tests", "Directory.Build.props"));
+        props.Descendants("VSTestLogger").Select(e => e.Value).Should().ContainSingle().Which.Should().Be("console%3Bverbosity=normal");
+        File.ReadAllText(Path.Combine(SharedData.RepoRoot, "README.md")).Should().Contain("skipped test is listed with its reason");
+    }
 }

@@ -146,4 +146,18 @@ public sealed class RetrievalScoreTests
         var tooMany = () => AblationCheck.RandomHeads(info, 7, new HashSet<HeadId> { new(0, 0), new(0, 1) }, new Random(1));
         tooMany.Should().Throw<ArgumentException>().WithMessage("*only 6 heads remain*");
     }
+
+    [Fact]
+    public void Ablation_verdict_says_whether_the_named_heads_move_the_metric_more_than_every_random_set()
+    {
+        IReadOnlyList<HeadId> named = [new(1, 0), new(1, 3)];
+        IReadOnlyList<IReadOnlyList<HeadId>> sets = [[new(0, 1), new(0, 2)], [new(0, 2), new(1, 1)]];
+        new AblationResult(2, named, 0.9, 0.1, sets, [0.85, 0.8]).Verdict("needle success").Should().Be(
+            "needle success 0.900 → 0.100 with the top 2 ablated (1-0 1-3), 0.825 mean [0.800, 0.850] with 2 random sets of 2: the named heads matter (they change it more than every random set)");
+        new AblationResult(2, named, 0.9, 0.5, sets, [0.85, 0.4]).Verdict("needle success").Should().EndWith(
+            "0.625 mean [0.400, 0.850] with 2 random sets of 2: not shown (a random set changes it as much as the named heads)");
+        new AblationResult(2, named, 0.0, 0.6, sets, [0.1, 0.2]).Verdict("compliance").Should().EndWith("the named heads matter (they change it more than every random set)", "a rise counts as a change too");
+        new AblationResult(2, named, 0.9, 0.1, [], []).Verdict("needle success").Should().Be(
+            "needle success 0.900 → 0.100 with the top 2 ablated (1-0 1-3); no random sets drawn, so the named heads are not compared with any");
+    }
 }

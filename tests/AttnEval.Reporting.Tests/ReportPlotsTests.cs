@@ -145,6 +145,10 @@ public sealed class ReportPlotsTests : IDisposable
     {
         Directory.CreateDirectory(_dir);
         var act = () => RunReport.Write(_dir);
-        act.Should().Throw<FileNotFoundException>().WithMessage("*summary.json: no summary (the run has not finished)*");
+        act.Should().Throw<InvalidDataException>().WithMessage($"{_dir}: not a run folder (no manifest.json)*", "a folder with no manifest is not a run, so resuming it makes no sense");
+        File.WriteAllText(Path.Combine(_dir, "manifest.json"), "{}");
+        act.Should().Throw<FileNotFoundException>().WithMessage($"*summary.json: no summary (the run has not finished); finish it with: attneval run <recipe> --resume {_dir}");
+        var missing = () => RunReport.Write(_dir + "-missing");
+        missing.Should().Throw<DirectoryNotFoundException>().WithMessage($"{_dir}-missing: no such folder*");
     }
 }

@@ -12,11 +12,29 @@ public static class SharedData
     /// <summary>The repository root (the folder holding AttnEval.sln).</summary>
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    /// <summary>The shared data folder, whether or not it exists.</summary>
-    public static string Root { get; } =
+    private static readonly string DefaultRoot =
         Environment.GetEnvironmentVariable("ATTNEVAL_SHARED_DATA") is { Length: > 0 } env
             ? Path.GetFullPath(env)
             : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+
+    private static readonly AsyncLocal<string?> OverriddenRoot = new();
+
+    /// <summary>The shared data folder, whether or not it exists.</summary>
+    public static string Root => OverriddenRoot.Value ?? DefaultRoot;
+
+    /// <summary>Makes <see cref="Root"/> <paramref name="root"/> for the calling test only (an async-local value, so
+    /// tests running in parallel keep theirs) until the returned scope is disposed; for tests of the skip behaviour.</summary>
+    public static IDisposable UseRoot(string root)
+    {
+        var previous = OverriddenRoot.Value;
+        OverriddenRoot.Value = Path.GetFullPath(root);
+        return new Scope(() => OverriddenRoot.Value = previous);
+    }
+
+    private sealed class Scope(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
 
     /// <summary>True when running under CI (<c>CI=true</c>).</summary>
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);

@@ -34,7 +34,8 @@ public sealed record PluginLoadError(string Folder, string Message)
 /// </summary>
 /// <remarks>
 /// Layout: <c>&lt;plugins-dir&gt;/&lt;Name&gt;/&lt;Name&gt;.dll</c> plus its dependencies. A folder with no such
-/// dll, a plugin built against another contract major version, a type that fails to load, or a plugin
+/// dll, a plugin built against another contract major version or a newer contract (or dependency-injection
+/// abstractions) than the host's — "built against AttnEval.Abstractions 1.2, host has 1.1" — a type that fails to load, or a plugin
 /// whose registration throws each produce one <see cref="PluginLoadError"/>; loading goes on.
 /// Plugins are not unloadable (native libraries such as libtorch stay mapped anyway).
 /// </remarks>
@@ -98,11 +99,22 @@ public sealed class PluginHost : IDisposable
         }
         _loaders.Add(loader);
 
-        var contract = assembly.GetReferencedAssemblies().FirstOrDefault(a => a.Name == typeof(IAttnEvalPlugin).Assembly.GetName().Name);
+        var references = assembly.GetReferencedAssemblies();
+        var contract = references.FirstOrDefault(a => a.Name == typeof(IAttnEvalPlugin).Assembly.GetName().Name);
         if (contract is null)
             return Fail(folder, $"{name}.dll does not reference AttnEval.Abstractions: not an AttnEval plugin");
         if (contract.Version is { } v && v.Major != ContractVersion.Major)
             return Fail(folder, $"{name}.dll was built against AttnEval.Abstractions {v.Major}.x but this host provides {ContractVersion.Major}.x; rebuild the plugin against contract {ContractVersion.Major}.x");
+        // A shared assembly (the contract, IServiceCollection's) newer than the host's cannot bind to the host's copy: the
+        // plugin's types would fail to load, or come from a private copy the host does not see. Say which versions differ.
+        foreach (var shared in SharedAssemblies)
+        {
+            var host = shared.GetName();
+            var wanted = references.FirstOrDefault(a => a.Name == host.Name);
+            if (wanted?.Version is { } w && host.Version is { } h && w > h)
+                return Fail(folder, $"{name}.dll was built against {host.Name} {Short(w, h)}, host has {Short(h, w)}: " +
+                                    $"run it with an AttnEval whose {(shared == typeof(IAttnEvalPlugin).Assembly ? "contract" : host.Name)} is {Short(w, h)} or later, or rebuild it against {Short(h, w)}");
+        }
 
         Type[] types;
         try
@@ -174,6 +186,15 @@ public sealed class PluginHost : IDisposable
         foreach (var d in services) _services.Add(d);
         _plugins.Add(new PluginInfo(pluginName, version ?? VersionOf(assembly), folder, exports));
     }
+
+    /// <summary>The assemblies whose types the host shares with every plugin (one copy, the host's).</summary>
+    private static readonly Assembly[] SharedAssemblies = [typeof(IAttnEvalPlugin).Assembly, typeof(IServiceCollection).Assembly];
+
+    /// <summary>"1.2" for 1.2.0.0, with as many more parts as it takes to tell <paramref name="v"/> from <paramref name="other"/>.</summary>
+    private static string Short(Version v, Version other) =>
+        v.Major != other.Major || v.Minor != other.Minor ? v.ToString(2)
+        : v.Build != other.Build ? v.ToString(3)
+        : v.ToString(4);
 
     private static string VersionOf(Assembly assembly) =>
         assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]

@@ -33,6 +33,8 @@ internal sealed class RecipeBuilder
     private readonly string _sourceFile;
     private readonly IReadOnlyList<string> _overrides;
     private readonly List<RecipeError> _errors = [];
+    /// <summary>Error-message key prefixes whose <c>--set</c> spelling differs (<c>metrics.uqac</c> → <c>metrics.3</c>).</summary>
+    private readonly Dictionary<string, string> _setKeys = new(StringComparer.Ordinal);
 
     public RecipeBuilder(IComponentCatalog catalog, string workingDirectory, string sourceFile, IReadOnlyList<string> overrides)
     {
@@ -84,7 +86,7 @@ internal sealed class RecipeBuilder
         var metrics = ReadMetrics(top.GetValueOrDefault("metrics"), kindKnown ? kind : null, kindPos);
         var evaluation = ReadEvaluation(ReadMap(top.GetValueOrDefault("evaluation"), "evaluation"));
         var analysis = ReadAnalysis(top.GetValueOrDefault("analysis"), kindKnown ? kind : null);
-        var outputDir = ReadOutput(ReadMap(top.GetValueOrDefault("output"), "output"));
+        var outputDir = ReadOutput(ReadMap(top.GetValueOrDefault("output"), "output"), root.Pos);
 
         if (_errors.Count > 0) throw new RecipeException(_errors);
 
@@ -360,6 +362,7 @@ internal sealed class RecipeBuilder
                 continue;
             }
             int before = _errors.Count;
+            _setKeys[$"metrics.{name}"] = $"metrics.{i}";
             var values = ReadOptions(options, factory.Options, $"metrics.{name}", "name", options?.Pos ?? nameNode.Pos);
             var spec = new MetricSpec(name, new OptionValues(values));
             if (_errors.Count == before) CheckCreate(factory, spec, options?.Pos ?? nameNode.Pos);
@@ -452,13 +455,46 @@ internal sealed class RecipeBuilder
         _ => null,
     };
 
-    private string? ReadOutput(YMap? map)
+    private string? ReadOutput(YMap? map, SourcePos rootPos)
     {
         var keys = Keys(map, "in output", OutputKeys);
         var entry = keys.GetValueOrDefault("dir");
         if (!IsMissing(entry))
-            return ScalarOf(entry!, "output.dir") is { } s ? ResolvePath(s, "output.dir", "folder", mustExist: false, files: false, folders: true) : null;
-        return Path.TrimEndingDirectorySeparator(Path.GetFullPath("runs", _workingDirectory));
+        {
+            if (ScalarOf(entry!, "output.dir") is not { } s) return null;
+            var dir = ResolvePath(s, "output.dir", "folder", mustExist: false, files: false, folders: true);
+            return dir is not null && CheckWritable(dir, s.Pos, $"'{s.Value}'") ? dir : null;
+        }
+        var fallback = Path.TrimEndingDirectorySeparator(Path.GetFullPath("runs", _workingDirectory));
+        return CheckWritable(fallback, rootPos, "(default 'runs')") ? fallback : null;
+    }
+
+    /// <summary>Checks before any model loads that the run folder can be made under <paramref name="dir"/>: no file in the
+    /// way, and the nearest existing folder accepts a new entry (probed with a file deleted on close, so nothing stays).</summary>
+    private bool CheckWritable(string dir, SourcePos pos, string shown)
+    {
+        var existing = dir;
+        while (!Directory.Exists(existing))
+        {
+            if (File.Exists(existing))
+            {
+                Error(pos, $"output.dir: {shown} cannot be created: {existing} is a file; pass a folder with --set output.dir=<folder>");
+                return false;
+            }
+            if (Path.GetDirectoryName(existing) is not { } parent) break;
+            existing = parent;
+        }
+        try
+        {
+            using var probe = new FileStream(Path.Combine(existing, $".attneval-write-check-{Guid.NewGuid():N}"), FileMode.CreateNew,
+                FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error(pos, $"output.dir: {shown} is not writable: cannot create entries in {existing} ({e.Message}); pass a writable folder with --set output.dir=<folder>");
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------- options (OptionSpec)
@@ -775,7 +811,23 @@ internal sealed class RecipeBuilder
             if ((files && File.Exists(candidate)) || (folders && Directory.Exists(candidate))) return candidate;
         if (!mustExist) return candidates[0];
         var where = Path.IsPathRooted(raw) ? "" : $" (looked in {string.Join(" and ", bases)})";
-        Error(node.Pos, $"{path}: {what} '{raw}' not found{where}");
+        Error(node.Pos, $"{path}: {what} '{raw}' not found{where}{MissingPathHint(node, path, files, folders)}");
         return null;
+    }
+
+    /// <summary>How to supply a path a recipe file names but this machine lacks: the <c>--set</c> that replaces it, and,
+    /// for a path into the shared data folder (<c>../shared/data</c>, real models and data sets kept beside the
+    /// repository and not shipped with it), that this is why it is missing. Empty for a value typed with <c>--set</c>.</summary>
+    private string MissingPathHint(YScalar node, string path, bool files, bool folders)
+    {
+        if (node.Pos.File == RecipeError.CommandLine) return "";
+        var key = _setKeys.Where(p => path.StartsWith(p.Key + ".", StringComparison.Ordinal)).Select(p => p.Value + path[p.Key.Length..]).FirstOrDefault() ?? path;
+        var placeholder = files && folders ? "<path>" : files ? "<file>" : "<folder>";
+        var segments = node.Value.Replace('\\', '/').Split('/');
+        var shared = Enumerable.Range(0, Math.Max(0, segments.Length - 1)).FirstOrDefault(i => segments[i] == "shared" && segments[i + 1] == "data", -1);
+        if (shared < 0) return $"; pass one with --set {key}={placeholder}";
+        var folder = string.Join('/', segments.Take(shared + 2));
+        return $"; {folder} is AttnEval's shared data folder (real models and data sets), which the repository does not ship: " +
+               $"place it beside the repository, or pass your own with --set {key}={placeholder}";
     }
 }

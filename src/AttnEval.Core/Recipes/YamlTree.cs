@@ -132,6 +132,7 @@ internal sealed class YamlTreeReader
     public const long MaxNodes = 100_000;
 
     private const string CoreTagPrefix = "tag:yaml.org,2002:";
+    private const string MergeKey = "<<";
     private static readonly IReadOnlySet<string> AllowedTags = new HashSet<string>(["str", "int", "float", "bool", "null", "map", "seq"]).ToFrozenSet();
 
     private readonly string _file;
@@ -235,6 +236,7 @@ internal sealed class YamlTreeReader
                 Next();
                 var entries = new List<YEntry>();
                 var seen = new HashSet<string>(StringComparer.Ordinal);
+                List<YEntry>? merged = null;
                 while (_parser.Current is not MappingEnd)
                 {
                     var keyEvent = _parser.Current!;
@@ -243,9 +245,17 @@ internal sealed class YamlTreeReader
                         throw Fail(keyEvent.Start, "a key must be a plain name, not " + key.Describe());
                     if (!seen.Add(keyScalar.Value))
                         throw Fail(keyEvent.Start, $"duplicate key '{keyScalar.Value}'");
+                    if (keyScalar is { Plain: true, Value: MergeKey })
+                    {
+                        merged = ReadMergeValue();
+                        continue;
+                    }
                     entries.Add(new YEntry(keyScalar, ReadNode()));
                 }
                 Next();
+                // Explicit keys win over merged ones, wherever '<<' stands in the map.
+                if (merged is not null)
+                    entries.AddRange(merged.Where(e => !seen.Contains(e.Key.Value)));
                 node = new YMap(At(map.Start), entries);
                 break;
             default:
@@ -256,6 +266,25 @@ internal sealed class YamlTreeReader
             throw Fail(ev.Start, $"the document expands to more than {MaxNodes} nodes (aliases counted each time they are used)");
         if (ev is NodeEvent { Anchor.IsEmpty: false } withAnchor) _anchors[withAnchor.Anchor.Value] = node;
         return node;
+    }
+
+    /// <summary>Reads the value of a merge key (<c>&lt;&lt;</c>, YAML 1.1's merge type): a map, or a list of maps
+    /// whose earlier maps win over later ones. Returns the merged entries, each once.</summary>
+    private List<YEntry> ReadMergeValue()
+    {
+        var value = ReadNode();
+        IReadOnlyList<YNode> sources = value is YSeq seq ? seq.Items : [value];
+        var entries = new List<YEntry>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var source in sources)
+        {
+            if (source is not YMap map)
+                throw new RecipeException([source.Pos.Error(
+                    $"'{MergeKey}' (a YAML merge key) takes a map or a list of maps, such as *defaults or [*a, *b]; got {source.Describe()}")]);
+            foreach (var entry in map.Entries)
+                if (keys.Add(entry.Key.Value)) entries.Add(entry);
+        }
+        return entries;
     }
 
     private void CheckTag(NodeEvent ev)

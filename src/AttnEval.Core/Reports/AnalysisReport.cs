@@ -48,6 +48,8 @@ public static class AnalysisReport
     {
         var section = Base(name, node);
         var kv = new List<Dictionary<string, string>>();
+        if (node["warning"] is { } warning) kv.Add(Kv("warning", warning.ToString()));
+        if (node["conclusion"] is { } conclusion) kv.Add(Kv("conclusion", conclusion.ToString()));
         Flatten("", node["summary"], kv);
         if (node["artifacts"] is JsonArray a && a.Count > 0) kv.Add(Kv("artifacts", string.Join(", ", a.Select(x => (string?)x))));
         section["kv"] = kv;

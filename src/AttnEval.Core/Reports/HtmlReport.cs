@@ -86,11 +86,10 @@ public static class HtmlReport
     /// <summary>Renders and writes <c>report.html</c> into a run folder from its files; figures already in
     /// <c>plots/</c> are shown (the CLI draws them first with <c>AttnEval.Reporting</c>).</summary>
     /// <returns>The path of <c>report.html</c>.</returns>
-    /// <exception cref="FileNotFoundException">The folder has no <c>summary.json</c>.</exception>
+    /// <exception cref="FileNotFoundException">The folder has no <c>summary.json</c> (see <see cref="Runs.RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
     public static string Write(string runDir)
     {
-        var summaryPath = Path.Combine(runDir, Runs.RunFolder.SummaryFile);
-        if (!File.Exists(summaryPath)) throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); run it again with --resume {runDir}", summaryPath);
+        var summaryPath = Runs.RunFolder.RequireSummary(runDir);
         var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
         var figures = Figures.Select(f => f.File).Where(f => File.Exists(Path.Combine(runDir, PlotsFolder, f))).ToList();
         var html = (string?)summary["kind"] switch

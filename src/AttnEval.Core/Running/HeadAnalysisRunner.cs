@@ -70,6 +70,8 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
                     result["scores"] = scores;
                     result["summary"] = JsonSerializerHelpers.ToNode(r.Summary);
                     result["artifacts"] = new JsonArray(r.Artifacts.Select(a => (JsonNode?)a).ToArray());
+                    if (r.Conclusion is { } conclusion) result["conclusion"] = conclusion;
+                    if (r.Inconclusive is { } why) result["inconclusive"] = why;
                 }
                 catch (Exception e) when (e is not OperationCanceledException) { result["error"] = RunSetup.Describe(e); }
                 folder.Append(result);
@@ -118,7 +120,9 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
     }
 
     /// <summary>Builds <c>summary.json</c> of a head-attribution run from its records: per analysis the number of trial
-    /// records, every head's score, the top heads (by score, descending; ties by head id), its summary, artifacts or error.</summary>
+    /// records, its status (<c>ok</c>, <c>inconclusive</c> with a <c>warning</c>, <c>error</c> or <c>not run</c>), its
+    /// <c>conclusion</c> when it gave one, every head's score (null for a head with no score), the top heads (by score,
+    /// descending; ties by head id; heads with no score left out), its summary, artifacts or error.</summary>
     public static JsonObject Summarize(Recipe recipe, IReadOnlyList<JsonObject> records)
     {
         var analyses = new JsonObject();
@@ -130,7 +134,9 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
             else if (final["error"] is { } err) { node["status"] = "error"; node["error"] = err.DeepClone(); }
             else
             {
-                node["status"] = "ok";
+                node["status"] = final["inconclusive"] is null ? "ok" : "inconclusive";
+                if (final["inconclusive"] is { } why) node["warning"] = why.DeepClone();
+                if (final["conclusion"] is { } conclusion) node["conclusion"] = conclusion.DeepClone();
                 var scores = final["scores"]!.AsObject();
                 node["n_heads"] = scores.Count;
                 node["top"] = new JsonArray(scores

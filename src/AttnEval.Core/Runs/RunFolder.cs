@@ -67,6 +67,23 @@ public sealed class RunFolder : IDisposable
         return new RunFolder(dir, fs, []);
     }
 
+    /// <summary>The path of a finished run's <c>summary.json</c>, for commands that read a run folder (<c>report</c>):
+    /// each way the folder can fall short gets its own message, and only a run that has not finished is told to resume.</summary>
+    /// <param name="runDir">The folder given.</param>
+    /// <exception cref="DirectoryNotFoundException">No such folder.</exception>
+    /// <exception cref="InvalidDataException">A folder that is not a run folder (no <c>manifest.json</c>).</exception>
+    /// <exception cref="FileNotFoundException">A run folder with no <c>summary.json</c>: the run has not finished.</exception>
+    public static string RequireSummary(string runDir)
+    {
+        var summaryPath = System.IO.Path.Combine(runDir, SummaryFile);
+        if (System.IO.File.Exists(summaryPath)) return summaryPath;
+        if (!Directory.Exists(runDir))
+            throw new DirectoryNotFoundException($"{runDir}: no such folder; expected a run folder written by 'attneval run' (runs/<name>-<utc>/)");
+        if (!System.IO.File.Exists(System.IO.Path.Combine(runDir, ManifestFile)))
+            throw new InvalidDataException($"{runDir}: not a run folder (no {ManifestFile}); expected a folder written by 'attneval run' (runs/<name>-<utc>/)");
+        throw new FileNotFoundException($"{summaryPath}: no summary (the run has not finished); finish it with: attneval run <recipe> --resume {runDir}", summaryPath);
+    }
+
     /// <summary>Reopens a run folder to continue it.</summary>
     /// <exception cref="RunFolderException">Not a run folder, another schema version, or the recipe changed.</exception>
     public static RunFolder Resume(string dir, string resolvedYaml)

@@ -96,6 +96,44 @@ public sealed class PluginHostTests : IDisposable
     }
 
     [Fact]
+    public void A_plugin_built_against_a_newer_contract_minor_is_refused_naming_both_versions()
+    {
+        CompileGood();
+        var host = typeof(IAttnEvalPlugin).Assembly.GetName().Version!;
+        var newer = $"{host.Major}.{host.Minor + 1}";
+        // A contract one minor version ahead of the host's: the same interface plus something new.
+        var contractDir = Path.Combine(_dir, "..", Path.GetFileName(_dir) + "-newer");
+        var newerContract = PluginCompiler.Compile("AttnEval.Abstractions", """
+            using Microsoft.Extensions.DependencyInjection;
+            namespace AttnEval.Abstractions;
+            public interface IAttnEvalPlugin { string Name { get; } void ConfigureServices(IServiceCollection services); }
+            public interface INewInThisMinor { }
+            """, Path.Combine(contractDir, "AttnEval.Abstractions.dll"), $"{newer}.0.0", PluginCompiler.DependencyInjection);
+        const string source = """
+            using AttnEval.Abstractions;
+            using Microsoft.Extensions.DependencyInjection;
+            namespace Newer;
+            public sealed class P : IAttnEvalPlugin, INewInThisMinor { public string Name => "newer"; public void ConfigureServices(IServiceCollection s) { } }
+            """;
+        // 1. Built with Private=false, as the docs say: the folder has no contract copy.
+        PluginCompiler.Compile("NewerPlugin", source, Dll("NewerPlugin"), "1.0.0.0", newerContract, PluginCompiler.DependencyInjection);
+        // 2. The same plugin carrying its own copy of the newer contract.
+        PluginCompiler.Compile("NewerCopyPlugin", source, Dll("NewerCopyPlugin"), "1.0.0.0", newerContract, PluginCompiler.DependencyInjection);
+        File.Copy(Path.Combine(contractDir, "AttnEval.Abstractions.dll"), Path.Combine(Folder("NewerCopyPlugin"), "AttnEval.Abstractions.dll"));
+
+        using var plugins = new PluginHost().LoadFrom([_dir]);
+
+        plugins.Plugins.Select(p => p.Name).Should().Equal("good");
+        var errors = plugins.Errors.ToDictionary(e => Path.GetFileName(e.Folder), e => e.Message);
+        var expected = $"was built against AttnEval.Abstractions {newer}, host has {host.Major}.{host.Minor}: run it with an AttnEval whose contract is {newer} or later, or rebuild it against {host.Major}.{host.Minor}";
+        errors.Should().BeEquivalentTo(new Dictionary<string, string>
+        {
+            ["NewerPlugin"] = "NewerPlugin.dll " + expected,
+            ["NewerCopyPlugin"] = "NewerCopyPlugin.dll " + expected,
+        });
+    }
+
+    [Fact]
     public void A_second_export_with_the_same_name_is_refused_and_the_first_kept()
     {
         CompileGood("AGood");
@@ -107,7 +145,7 @@ public sealed class PluginHostTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var d in new[] { _dir, _dir + "-v2", _dir + "-dep" })
+        foreach (var d in new[] { _dir, _dir + "-v2", _dir + "-dep", _dir + "-newer" })
             try { Directory.Delete(d, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -533,6 +533,55 @@ public sealed class RecipeLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Merge_keys_copy_an_anchored_map_and_explicit_keys_win()
+    {
+        var r = _dir.Loader().Load(_dir.Write("recipes/merge.yaml", Minimal.Replace("metrics: [msp]", """
+            evaluation: &seeded { seed: 4 }
+            generation: { <<: *seeded, max_new_tokens: 12 }
+            metrics:
+              - msp
+              - { <<: &u { name: uqac, top_heads: 4, aggregation: max }, top_heads: 8 }
+            prompt: { template: 'Q: {{question}}', <<: { chat: chatml, template: 'ignored' } }
+            """)), []);
+
+        (r.Generation.Seed, r.Generation.MaxNewTokens, r.Evaluation.Seed).Should().Be((4L, 12, 4L));
+        r.Metrics.Select(m => m.Name).Should().Equal("msp", "uqac");
+        r.Metrics[1].Options.Values["top_heads"].Should().Be(8L, "an explicit key wins over the merged one");
+        r.Metrics[1].Options.Values["aggregation"].Should().Be("max");
+        r.Prompt.Should().Be(new PromptSpec("Q: {{question}}", ChatFormat.ChatMl, null), "an explicit key wins wherever '<<' stands");
+
+        var over = _dir.Loader().Load(_dir.Write("recipes/merge2.yaml", Minimal + """
+
+            generation: { <<: [{ seed: 5, samples: 2 }, { seed: 6, max_new_tokens: 7 }], samples: 3 }
+            """), []);
+        (over.Generation.Seed, over.Generation.Samples, over.Generation.MaxNewTokens).Should().Be((5L, 3, 7), "the first merged map wins over later ones, explicit keys over both");
+    }
+
+    [Theory]
+    [InlineData("name: x\ngeneration: { <<: 5 }\n", 2, 19, "'<<' (a YAML merge key) takes a map or a list of maps, such as *defaults or [*a, *b]; got '5'")]
+    [InlineData("name: x\ngeneration: { <<: [{ seed: 1 }, 2] }\n", 2, 33, "'<<' (a YAML merge key) takes a map or a list of maps, such as *defaults or [*a, *b]; got '2'")]
+    [InlineData("name: x\ngeneration: { <<: { seed: 1 }, <<: { seed: 2 } }\n", 2, 32, "duplicate key '<<'")]
+    public void Malformed_merge_keys_are_one_clear_error(string text, int line, int column, string message)
+    {
+        var e = _dir.Fails(_dir.Write("recipes/r.yaml", text));
+        e.Errors.Should().ContainSingle().Which.Should().Be(new RecipeError(_dir.P("recipes/r.yaml"), line, column, message));
+    }
+
+    [Fact]
+    public void An_output_dir_that_cannot_be_written_is_an_error_at_its_value()
+    {
+        _dir.Write("blocker", "a file, not a folder");
+        var e = _dir.Fails(_dir.Write("recipes/out.yaml", Minimal + "\noutput: { dir: ../blocker/runs }\n"));
+        e.Errors.Should().ContainSingle().Which.Should().Be(new RecipeError(_dir.P("recipes/out.yaml"), 5, 16,
+            $"output.dir: '../blocker/runs' cannot be created: {_dir.P("blocker")} is a file; pass a folder with --set output.dir=<folder>"));
+
+        var ok = _dir.Loader().Load(_dir.Write("recipes/ok.yaml", Minimal + "\noutput: { dir: ../new/runs }\n"), []);
+        ok.OutputDir.Should().Be(_dir.P("new/runs"), "a folder that does not exist yet under a writable one is fine");
+        Directory.Exists(_dir.P("new")).Should().BeFalse("checking creates nothing");
+        Directory.GetFiles(_dir.Root).Select(Path.GetFileName).Should().Equal(["blocker"], "the write probe is deleted");
+    }
+
+    [Fact]
     public void A_missing_recipe_file_is_an_error_naming_it()
     {
         var e = _dir.Fails(_dir.P("recipes/none.yaml"));
@@ -569,8 +618,32 @@ public sealed class RecipeLoaderTests : IDisposable
         var errors = _dir.Fails(_dir.Write("recipes/bad.yaml", head + "metrics: [{ name: attention-influence, corpus: corpora/none.jsonl, haystack: corpora/c.jsonl }]\n"))
             .Errors.Select(e => $"{e.Line}:{e.Column}: {e.Message}").ToList();
         errors.Should().Equal(
-            $"5:48: metrics.attention-influence.corpus: file 'corpora/none.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})",
-            $"5:78: metrics.attention-influence.haystack: folder 'corpora/c.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")})");
+            $"5:48: metrics.attention-influence.corpus: file 'corpora/none.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")}); pass one with --set metrics.0.corpus=<file>",
+            $"5:78: metrics.attention-influence.haystack: folder 'corpora/c.jsonl' not found (looked in {_dir.WorkDir} and {_dir.P("recipes")}); pass one with --set metrics.0.haystack=<folder>");
+    }
+
+    [Fact]
+    public void A_missing_path_into_the_shared_data_folder_says_it_is_not_shipped_and_which_set_replaces_it()
+    {
+        var file = _dir.Write("recipes/shared.yaml", """
+            name: fresh-clone
+            model: { path: ../shared/data/models/stories260K/stories260K.bin, tokenizer: ../shared/data/models/stories260K/tok512.bin }
+            dataset: { path: ../shared/data/gsm8k/test.jsonl }
+            kind: data-scoring
+            metrics: [{ name: attention-influence, haystack: ../../shared/data/niah/PaulGrahamEssays }]
+            """);
+        var errors = _dir.Fails(file).Errors.Select(e => $"{e.Line}:{e.Column}: {e.Message}").ToList();
+        var looked = $"(looked in {_dir.WorkDir} and {_dir.P("recipes")})";
+        const string shared = "is AttnEval's shared data folder (real models and data sets), which the repository does not ship: place it beside the repository, or pass your own with";
+        errors.Should().Equal(
+            $"2:16: model.path: model '../shared/data/models/stories260K/stories260K.bin' not found {looked}; ../shared/data {shared} --set model.path=<path>",
+            $"2:78: model.tokenizer: tokenizer '../shared/data/models/stories260K/tok512.bin' not found {looked}; ../shared/data {shared} --set model.tokenizer=<path>",
+            $"3:18: dataset.path: dataset file '../shared/data/gsm8k/test.jsonl' not found {looked}; ../shared/data {shared} --set dataset.path=<file>",
+            $"5:50: metrics.attention-influence.haystack: folder '../../shared/data/niah/PaulGrahamEssays' not found {looked}; ../../shared/data {shared} --set metrics.0.haystack=<folder>");
+
+        // A value the user typed with --set is reported as typed, without advice to --set it.
+        _dir.Fails(file, "model.path=../shared/data/none", "model.tokenizer=", "dataset.path=../data/items.jsonl", "metrics=[attention-influence]").Errors
+            .Select(e => e.ToString()).Should().Equal($"<command line>:0:1: --set 'model.path=../shared/data/none': model.path: model '../shared/data/none' not found {looked}");
     }
 
     [Fact]

@@ -44,6 +44,41 @@ public sealed class AnalysisRunnerTests : IDisposable
         }
     }
 
+    /// <summary>Ran, but no trial succeeded: every head has no score (NaN) and the result says why.</summary>
+    private sealed class NoSuccessAnalysis : IHeadAnalysisFactory, IHeadAnalysis
+    {
+        public string Name => "no-success-heads";
+        public string Description => "test";
+        public IReadOnlyList<OptionSpec> Options => [];
+        public MetricKind Kind => MetricKind.HeadAnalysis;
+        public IHeadAnalysis Create(OptionValues options) => this;
+        public HeadAnalysisResult Run(HeadAnalysisContext ctx, CancellationToken ct) =>
+            new(ctx.Model.Info.AllHeads().ToDictionary(h => h, _ => double.NaN))
+            {
+                Inconclusive = "no successful trial: 0 of 3",
+                Conclusion = "nothing to conclude",
+            };
+    }
+
+    [Fact]
+    public void An_inconclusive_analysis_is_marked_so_with_its_warning_and_heads_without_a_score_are_null_not_zero()
+    {
+        var catalog = Catalog(new NoSuccessAnalysis(), new ToyAnalysis([], failAt: -1));
+        var recipe = Load(catalog, "head-attribution", "no-success-heads, toy-heads", "{\"id\":\"a\",\"text\":\"a\"}\n");
+        var dir = new HeadAnalysisRunner(catalog).Run(recipe);
+
+        var analyses = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!["analyses"]!;
+        var node = analyses["no-success-heads"]!;
+        ((string?)node["status"]).Should().Be("inconclusive");
+        ((string?)node["warning"]).Should().Be("no successful trial: 0 of 3");
+        ((string?)node["conclusion"]).Should().Be("nothing to conclude");
+        node["scores"]!.AsObject().Should().HaveCount(6).And.OnlyContain(kv => kv.Value == null);
+        node["top"]!.AsArray().Should().BeEmpty();
+        ((string?)analyses["toy-heads"]!["status"]).Should().Be("ok");
+        analyses["toy-heads"]!.AsObject().Should().NotContainKeys("warning", "conclusion");
+        File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("no successful trial: 0 of 3");
+    }
+
     /// <summary>Score = input length; group = the "domain" field; selects the top half of each group.</summary>
     private sealed class ToyScorer : IDataScorerFactory, IDataScorer
     {
