@@ -409,6 +409,7 @@ public sealed class RecipeLoaderTests : IDisposable
     [InlineData("model: { path: ../no-model }", 2, 16, "model.path: model '../no-model' not found (looked in ")]
     [InlineData("model: { path: ../model, tokenizer: tok.model }", 2, 37, "model.tokenizer: tokenizer 'tok.model' not found")]
     [InlineData("model: { path: ../model, options: { threads: [1] } }", 2, 46, "model.options.threads: expected a number, string or boolean, got a list")]
+    [InlineData("model: { path: ../model, options: { threadz: 1 } }", 2, 37, "unknown key 'threadz' in model.options of backend 'torchsharp'; did you mean 'threads'?")]
     [InlineData("model: ../model", 2, 8, "model: expected a map, got '../model'")]
     [InlineData("model: { backend: onnx }", 2, 8, "model.path is required")]
     public void Model_section_is_checked(string modelLine, int line, int column, string message)

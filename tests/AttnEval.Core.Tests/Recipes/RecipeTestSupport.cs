@@ -69,6 +69,12 @@ internal static class TestCatalog
     {
         var backend = Substitute.For<IModelBackend>();
         backend.Name.Returns(name);
+        // The fake backends declare the model.options the recipe tests use (validate rejects undeclared ones).
+        backend.Options.Returns([
+            new OptionSpec("threads", OptionType.Integer, null, "threads") { Min = 1 },
+            new OptionSpec("fast", OptionType.Boolean, false, "fast mode"),
+            new OptionSpec("mode", OptionType.String, null, "a mode"),
+        ]);
         return backend;
     }
 }
