@@ -30,6 +30,15 @@ public sealed class ConfigReader
         catch (JsonException e) { throw new ModelLoadException($"{path}: not valid JSON ({e.Message}).", e); }
     }
 
+    /// <summary>A special-token key of <c>tokenizer_config.json</c> (<c>bos_token</c>, …): a string, or the <c>content</c> of
+    /// an <c>AddedToken</c> object; null when absent or neither.</summary>
+    public string? TokenContent(string key) => Element(key) switch
+    {
+        { ValueKind: JsonValueKind.String } v => v.GetString(),
+        { ValueKind: JsonValueKind.Object } o when o.TryGetProperty("content", out var c) => c.GetString(),
+        _ => null,
+    };
+
     /// <summary>True when <paramref name="key"/> is present and not null.</summary>
     public bool Has(string key) => _root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null;
 

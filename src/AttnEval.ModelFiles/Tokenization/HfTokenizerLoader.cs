@@ -68,18 +68,12 @@ public static class HfTokenizerLoader
 
         var tcfg = File.Exists(Path.Combine(dir, "tokenizer_config.json")) ? ConfigReader.Open(Path.Combine(dir, "tokenizer_config.json")) : null;
         int? Lookup(string? name) => name is null ? null : added.TryGetValue(name, out var id) ? id : tok.EncodeToIds(name) is [var single] ? single : null;
-        int? bos = bosFromConfigs ?? Lookup(TokenString(tcfg, "bos_token"));
-        var eosList = eosFromConfigs.Count > 0 ? eosFromConfigs : Lookup(TokenString(tcfg, "eos_token")) is { } eosId ? [eosId] : [];
+        int? bos = bosFromConfigs ?? Lookup(tcfg?.TokenContent("bos_token"));
+        var eosList = eosFromConfigs.Count > 0 ? eosFromConfigs : Lookup(tcfg?.TokenContent("eos_token")) is { } eosId ? [eosId] : [];
         int? eos = eosList.Count > 0 ? eosList[0] : null;
         int vocab = modelVocab ?? Math.Max(added.Values.DefaultIfEmpty(0).Max() + 1, tok switch { LlamaTokenizer l => l.Vocabulary.Count, _ => 0 });
         return new LibraryTokenizer(tok, vocab, bos, eos, eosList, added.Values);
     }
-    private static string? TokenString(ConfigReader? r, string key)
-    {
-        if (r?.Element(key) is not { } v) return null;
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) ? c.GetString() : null;
-    }
-
     /// <summary>Adds <c>added_tokens_decoder</c> of tokenizer_config.json to <paramref name="added"/>.</summary>
     private static Dictionary<string, int> ReadAddedTokens(string dir, Dictionary<string, int> added)
     {

@@ -140,7 +140,7 @@ public sealed class HfTokenizer : ITokenizerDetails
 
             var post = PostProcessor.Read(Optional("post_processor"), TokenId);
             var tokenizerClass = config?.Element("tokenizer_class")?.GetString();
-            string? bosToken = TokenString(config, "bos_token"), eosToken = TokenString(config, "eos_token");
+            string? bosToken = config?.TokenContent("bos_token"), eosToken = config?.TokenContent("eos_token");
             if (tokenizerClass is not null && ClassesWithRebuiltPostProcessor.Contains(tokenizerClass))
             {
                 bool addBos = config!.Element("add_bos_token")?.ValueKind != JsonValueKind.False;
@@ -160,12 +160,6 @@ public sealed class HfTokenizer : ITokenizerDetails
                 TextNormalizer.Read(Optional("normalizer")), PreTokenizer.Read(Optional("pre_tokenizer")), model, post,
                 TokenDecoder.Read(Optional("decoder")), cleanUp, vocab, bos, eosList.Count > 0 ? eosList[0] : null, eosList);
         }
-    }
-
-    private static string? TokenString(ConfigReader? r, string key)
-    {
-        if (r?.Element(key) is not { } v) return null;
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) ? c.GetString() : null;
     }
 
     /// <summary>Encodes text as Hugging Face's <c>encode(text, add_special_tokens)</c> does. Text equal to an added
@@ -228,25 +222,20 @@ public sealed class HfTokenizer : ITokenizerDetails
     }
 
     /// <inheritdoc />
-    public string TokenString(int id)
-    {
-        if (_addedById.TryGetValue(id, out var a)) return a.Content;
-        if (id >= 0 && id < VocabSize && _model.IdToToken.TryGetValue(id, out var t)) return t;
+    public string TokenString(int id) => TryToken(id) ??
         throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} has no token in tokenizer.json (model vocabulary {VocabSize}).");
-    }
+
+    private string? TryToken(int id) =>
+        _addedById.TryGetValue(id, out var a) ? a.Content : id >= 0 && id < VocabSize && _model.IdToToken.TryGetValue(id, out var t) ? t : null;
 
     /// <summary>The token of an id, or <c>&lt;unk:ID&gt;</c> for an id of the model's vocabulary that the tokenizer has no
     /// token for (the padding rows of an embedding larger than the vocabulary, e.g. Qwen's 151,936 rows for 151,665
     /// tokens: a trained model never emits them, a random one does), so such an id is visible in decoded text, never
     /// dropped.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The id is outside the model's vocabulary.</exception>
-    private string TokenOrMarker(int id)
-    {
-        if (_addedById.TryGetValue(id, out var a)) return a.Content;
-        if (_model.IdToToken.TryGetValue(id, out var t)) return t;
-        if (id >= 0 && id < VocabSize) return $"<unk:{id}>";
-        throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} is outside the model's vocabulary of {VocabSize}.");
-    }
+    private string TokenOrMarker(int id) =>
+        TryToken(id) ?? (id >= 0 && id < VocabSize ? $"<unk:{id}>"
+            : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id {id} is outside the model's vocabulary of {VocabSize}."));
 
     /// <inheritdoc />
     public string TokenText(int id) => _decoder.Decode([TokenOrMarker(id)]);
