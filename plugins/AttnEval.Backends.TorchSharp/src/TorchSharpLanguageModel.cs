@@ -39,22 +39,77 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
     public GenerationResult Generate(GenerationRequest request, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var s = DecodingChecks.CheckGenerate(request, Info);
-        var prompt = request.PromptTokens;
-        var control = CallControl.Create(Info, request.Captures, request.Interventions);
-        if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
-        int n = request.NumSequences, p = prompt.Count;
-        var book = new SequenceBook(request, Tokenizer, Info.ContextLength);
-        var generators = s.IsGreedy ? null : Enumerable.Range(0, n).Select(k => new Generator((ulong)(s.Seed + k))).ToArray();
-        if (control is not null) control.Finished = book.Finished;
+        return GenerateGroup([request], cancellationToken)[0];
+    }
+
+    /// <summary>Batches requests that share temperature, top-p, top-k, top-log-probs and interventions (so one sampling rule
+    /// and one intervention set hold for every row); each such group is one batched decode, left-padded to its longest
+    /// prompt. Results in request order.</summary>
+    public IReadOnlyList<GenerationResult> GenerateBatch(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(requests);
+        var results = new GenerationResult[requests.Count];
+        var groups = Enumerable.Range(0, requests.Count).GroupBy(i =>
+        {
+            var r = requests[i] ?? throw new ArgumentException($"request {i} is null.", nameof(requests));
+            var sm = r.Sampling ?? SamplingOptions.Greedy;
+            return (sm.Temperature, sm.TopP, sm.TopK, r.TopLogProbs, Interventions: r.Interventions.Count == 0 ? null : (object)r.Interventions);
+        });
+        foreach (var g in groups)
+        {
+            var idx = g.ToList();
+            var got = GenerateGroup(idx.Select(i => requests[i]).ToList(), cancellationToken, idx);
+            for (int j = 0; j < idx.Count; j++) results[idx[j]] = got[j];
+        }
+        return results;
+    }
+
+    /// <summary>One batched decode over requests with the same sampling rule and interventions: row <c>(r, k)</c> is
+    /// sequence <c>k</c> of request <c>r</c>, its prompt left-padded to the longest (padding masked out of every key set,
+    /// each pad query attending only to itself so no softmax row is empty), positions counted from its own first token.</summary>
+    private GenerationResult[] GenerateGroup(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken, IReadOnlyList<int>? indices = null)
+    {
+        var settings = requests.Select((r, j) =>
+        {
+            try { return DecodingChecks.CheckGenerate(r, Info); }
+            catch (ArgumentException e) when (indices is not null) { throw new ArgumentException($"request {indices[j]}: {e.Message}", nameof(requests), e); }
+        }).ToArray();
+        var s = settings[0];
+        var books = requests.Select(r => new SequenceBook(r, Tokenizer, Info.ContextLength)).ToArray();
+        var rows = requests.SelectMany((r, j) => Enumerable.Range(0, r.NumSequences).Select(k => (Request: j, Sequence: k))).ToArray();
+        int n = rows.Length, pMax = requests.Max(r => r.PromptTokens.Count);
+        var pads = rows.Select(x => pMax - requests[x.Request].PromptTokens.Count).ToArray();
+        bool padded = pads.Any(p => p > 0);
+        int maxSteps = books.Max(b => b.MaxSteps);
+
+        var routes = rows.Select((x, i) => new RowRoute(Info.Layers, requests[x.Request].Captures, x.Sequence, pads[i])).ToArray();
+        var control = CallControl.CreateRouted(Info, routes, requests[0].Interventions);
+        var finished = new bool[n];
+        if (control is not null) { control.BlockBudgetBytes = BlockBudgetBytes; control.Finished = finished; }
+        var generators = s.IsGreedy ? null : rows.Select(x => new Generator((ulong)((requests[x.Request].Sampling ?? SamplingOptions.Greedy).Seed + x.Sequence))).ToArray();
 
         using var inference = inference_mode();
-        using var cache = new KvCache(Info.Layers, p + book.MaxSteps);
+        using var cache = new KvCache(Info.Layers, pMax + maxSteps);
         using (var scope = NewDisposeScope())
         {
-            var ids = tensor(prompt.Select(t => (long)t).ToArray(), [1, p], device: _device).expand(n, p).contiguous();
-            var logits = _decoder.Logits(ids, cache, control).select(1, p - 1);                  // [N, V]
-            for (int step = 0; step < book.MaxSteps; step++)
+            var flat = new long[n * pMax];
+            for (int i = 0; i < n; i++)
+            {
+                var prompt = requests[rows[i].Request].PromptTokens;
+                for (int t = 0; t < prompt.Count; t++) flat[i * pMax + pads[i] + t] = prompt[t];
+            }
+            var ids = tensor(flat, [n, pMax], device: _device);
+            Tensor? keyValid = null, positions = null, mask = null;
+            if (padded)
+            {
+                var pad = tensor(pads.Select(p => (long)p).ToArray(), [n, 1], device: _device);           // [N, 1]
+                keyValid = (arange(pMax + maxSteps, ScalarType.Int64, _device).unsqueeze(0) >= pad).view(n, 1, 1, pMax + maxSteps);
+                positions = (arange(pMax, ScalarType.Int64, _device).unsqueeze(0) - pad).clamp_min(0);  // [N, pMax]
+                mask = keyValid.narrow(3, 0, pMax).logical_or(eye(pMax, dtype: ScalarType.Bool, device: _device).view(1, 1, pMax, pMax));
+            }
+            var logits = _decoder.Logits(ids, positions, mask, cache, control).select(1, pMax - 1);    // [N, V]
+            for (int step = 0; step < maxSteps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var stepScope = NewDisposeScope();
@@ -66,24 +121,30 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
                 var chosenLp = chosen.cpu().data<float>().ToArray();
                 var ent = entropy.cpu().data<float>().ToArray();
                 float[]? topV = null; long[]? topI = null;
-                if (request.TopLogProbs > 0)
+                int topLogProbs = requests[0].TopLogProbs;
+                if (topLogProbs > 0)
                 {
-                    var (tv, ti) = logp.topk(Math.Min(request.TopLogProbs, Info.VocabSize), -1);
+                    var (tv, ti) = logp.topk(Math.Min(topLogProbs, Info.VocabSize), -1);
                     topV = tv.cpu().data<float>().ToArray(); topI = ti.cpu().data<long>().ToArray();
                 }
-                for (int k = 0; k < n; k++)
+                for (int i = 0; i < n; i++)
                 {
                     int kk = topV is null ? 0 : topV.Length / n;
-                    var top = topV is null ? null : Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)topI![k * kk + j], topV[k * kk + j])).ToList();
-                    book.Add(k, (int)nextIds[k], chosenLp[k], ent[k], top);
+                    var top = topV is null ? null : Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)topI![i * kk + j], topV[i * kk + j])).ToList();
+                    var (r, k) = rows[i];
+                    books[r].Add(k, (int)nextIds[i], chosenLp[i], ent[i], top);
+                    finished[i] = books[r].Finished[k];
                 }
-                if (book.AllFinished) break;
+                if (finished.All(f => f)) break;
                 var feed = tensor(nextIds, [n, 1], device: _device);
-                var newLogits = _decoder.Logits(feed, cache, control).select(1, 0);               // [N, V]
+                Tensor? stepPositions = padded
+                    ? tensor(rows.Select(x => (long)(requests[x.Request].PromptTokens.Count + step)).ToArray(), [n, 1], device: _device) : null;
+                var stepMask = keyValid?.narrow(3, 0, pMax + step + 1);
+                var newLogits = _decoder.Logits(feed, stepPositions, stepMask, cache, control).select(1, 0);   // [N, V]
                 logits = newLogits.MoveToOuterDisposeScope();
             }
         }
-        return book.Result();
+        return books.Select(b => b.Result()).ToArray();
     }
 
     public TokenScores Score(ScoreRequest request, CancellationToken cancellationToken = default)
@@ -102,8 +163,100 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         IReadOnlyList<float[]>? hidden = control?.FinalHidden is { } flat
             ? Enumerable.Range(0, t).Select(i => flat.AsSpan(i * _decoder.DModel, _decoder.DModel).ToArray()).ToList() : null;
         if (m == 0) return new TokenScores([], [], [], request.TopLogProbs > 0 ? [] : null) { FinalHidden = hidden };
-        var logp = nn.functional.log_softmax(logits.narrow(0, request.From - 1, m), -1);       // [m, V]: position i−1 predicts token i
-        var targets = ids[0].narrow(0, request.From, m);
+        return Scores(request, logits.narrow(0, request.From - 1, m), ids[0].narrow(0, request.From, m), m, hidden);
+    }
+
+    /// <summary>Requests without interventions or final hidden states are scored together: the prefix all of them share (up
+    /// to the first scored position) in one pass, then the rest of every request in one right-padded batch over a copy of
+    /// that prefix's KV cache (padding sits in every real row's causal future, so no mask is needed and none reaches a
+    /// reducer). Batches are cut so their logits stay under <see cref="BatchLogitBudgetBytes"/>. Other requests go through
+    /// <see cref="Score"/> one by one.</summary>
+    public IReadOnlyList<TokenScores> ScoreBatch(IReadOnlyList<ScoreRequest> requests, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(requests);
+        for (int i = 0; i < requests.Count; i++)
+        {
+            try { DecodingChecks.CheckScore(requests[i] ?? throw new ArgumentException("null request."), Info); }
+            catch (ArgumentException e) { throw new ArgumentException($"request {i}: {e.Message}", nameof(requests), e); }
+        }
+        var results = new TokenScores[requests.Count];
+        var batchable = new List<int>();
+        for (int i = 0; i < requests.Count; i++)
+        {
+            if (requests[i].Interventions.Count > 0 || requests[i].CaptureFinalHidden) results[i] = Score(requests[i], cancellationToken);
+            else batchable.Add(i);
+        }
+        // Cut into batches whose suffix logits fit the budget (longest first keeps padding low).
+        var order = batchable.OrderByDescending(i => requests[i].Tokens.Count).ToList();
+        long perToken = (long)Info.VocabSize * sizeof(float);
+        for (int start = 0; start < order.Count;)
+        {
+            int end = start + 1;
+            while (end < order.Count && (long)(end + 1 - start) * requests[order[start]].Tokens.Count * perToken <= BatchLogitBudgetBytes) end++;
+            var idx = order.GetRange(start, end - start);
+            var got = idx.Count == 1 ? [Score(requests[idx[0]], cancellationToken)] : ScoreShared(idx.Select(i => requests[i]).ToList(), cancellationToken);
+            for (int j = 0; j < idx.Count; j++) results[idx[j]] = got[j];
+            start = end;
+        }
+        return results;
+    }
+
+    /// <summary>Bytes of float32 logits one batched scoring pass may hold (<see cref="ScoreBatch"/> cuts larger batches); 256 MiB.</summary>
+    internal long BatchLogitBudgetBytes { get; set; } = 256L << 20;
+
+    private TokenScores[] ScoreShared(IReadOnlyList<ScoreRequest> requests, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        int b = requests.Count;
+        // Shared prefix: common to every request, ending at or before each one's first scored token, leaving each ≥ 1 token.
+        int c = requests.Min(r => Math.Min(r.From, r.Tokens.Count - 1));
+        for (int i = 0; i < c; i++)
+        {
+            int t0 = requests[0].Tokens[i];
+            if (requests.Any(r => r.Tokens[i] != t0)) { c = i; break; }
+        }
+        int sMax = requests.Max(r => r.Tokens.Count) - c;
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        using var cache = new KvCache(Info.Layers, c + sMax);
+        Tensor? prefixLast = null;                                                              // [V]: prediction of token c
+        if (c > 0)
+        {
+            var prefixRoute = new RowRoute(Info.Layers, requests.SelectMany(r => r.Captures), 0);
+            var prefixControl = CallControl.CreateRouted(Info, [prefixRoute], []);
+            if (prefixControl is not null) prefixControl.BlockBudgetBytes = BlockBudgetBytes;
+            var prefixIds = tensor(requests[0].Tokens.Take(c).Select(x => (long)x).ToArray(), [1, c], device: _device);
+            prefixLast = _decoder.Logits(prefixIds, null, null, cache, prefixControl)[0, c - 1];
+            cache.Expand(b);
+        }
+        var flat = new long[b * sMax];
+        for (int i = 0; i < b; i++)
+            for (int t = c; t < requests[i].Tokens.Count; t++) flat[i * sMax + t - c] = requests[i].Tokens[t];
+        var ids = tensor(flat, [b, sMax], device: _device);
+        var routes = requests.Select(r => new RowRoute(Info.Layers, r.Captures, 0, 0, r.Tokens.Count)).ToArray();
+        var control = CallControl.CreateRouted(Info, routes, []);
+        if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
+        var logits = _decoder.Logits(ids, null, null, c > 0 ? cache : null, control);          // [B, S, V]
+        var results = new TokenScores[b];
+        for (int i = 0; i < b; i++)
+        {
+            var r = requests[i];
+            int t = r.Tokens.Count, m = t - r.From;
+            if (m == 0) { results[i] = new TokenScores([], [], [], r.TopLogProbs > 0 ? [] : null); continue; }
+            // Position p predicts token p+1; positions From−1 .. T−2, the first possibly the prefix's last.
+            var rows = logits[i].narrow(0, Math.Max(0, r.From - 1 - c), t - 1 - Math.Max(c, r.From - 1));
+            var span = r.From - 1 < c ? cat([prefixLast!.unsqueeze(0), rows], 0) : rows;         // [m, V]
+            var targets = tensor(r.Tokens.Skip(r.From).Select(x => (long)x).ToArray(), device: _device);
+            results[i] = Scores(r, span, targets, m);
+        }
+        return results;
+    }
+
+    /// <summary>Log-probabilities, entropies and optional top-k of <paramref name="m"/> scored tokens from their logits.</summary>
+    private TokenScores Scores(ScoreRequest request, Tensor logits, Tensor targets, int m, IReadOnlyList<float[]>? hidden = null)
+    {
+        var logp = nn.functional.log_softmax(logits, -1);                                      // [m, V]
         var chosen = logp.gather(1, targets.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
         var ent = (-(logp.exp() * logp.clamp_min(-1e30)).sum(-1)).cpu().data<float>().ToArray();
         List<IReadOnlyList<TokenLogProb>>? top = null;
@@ -114,7 +267,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             var v = tv.cpu().data<float>().ToArray(); var ix = ti.cpu().data<long>().ToArray();
             top = Enumerable.Range(0, m).Select(i => (IReadOnlyList<TokenLogProb>)Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)ix[i * kk + j], v[i * kk + j])).ToList()).ToList();
         }
-        return new TokenScores(toks.Skip(request.From).ToList(), chosen, ent, top) { FinalHidden = hidden };
+        return new TokenScores(request.Tokens.Skip(request.From).ToList(), chosen, ent, top) { FinalHidden = hidden };
     }
 
     /// <summary>Seeded sampling: logits / T, top-k, top-p, then one multinomial draw per sequence with its own generator.</summary>

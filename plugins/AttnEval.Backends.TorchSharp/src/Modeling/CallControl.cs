@@ -45,6 +45,9 @@ internal sealed class CallControl
     /// <summary>Reusable managed buffer for capture copies.</summary>
     public float[] Buffer { get; set; } = [];
 
+    /// <summary>Reusable managed buffer for the compacted rows of one padded batch row.</summary>
+    public float[] Scratch { get; set; } = [];
+
     /// <summary>Builds the control of one call, or null when nothing is asked (fused attention everywhere).</summary>
     /// <exception cref="NotSupportedException">An unknown intervention type.</exception>
     /// <exception cref="ArgumentException">A head or layer out of range, or a bad parameter.</exception>
@@ -76,12 +79,66 @@ internal sealed class CallControl
         return c;
     }
 
+    /// <summary>Per batch row, where its attention rows go (batched calls over several requests); null when every row goes
+    /// to the call's reducers with <see cref="AttentionRowBlock.Sequence"/> = the row index.</summary>
+    public RowRoute[]? Routes { get; private init; }
+
+    /// <summary>Builds the control of a batched call whose rows belong to different requests: row <c>b</c>'s attention goes
+    /// to <c>routes[b]</c>'s reducers only, in that request's own coordinates; the interventions act on every row.
+    /// Null when nothing is asked.</summary>
+    /// <exception cref="NotSupportedException">An unknown intervention type.</exception>
+    /// <exception cref="ArgumentException">A head or layer out of range, or a bad parameter.</exception>
+    public static CallControl? CreateRouted(ModelInfo info, IReadOnlyList<RowRoute> routes, IReadOnlyList<HeadIntervention> interventions)
+    {
+        var c = Create(info, [], interventions);
+        if (c is null && routes.All(r => r.IsEmpty)) return null;
+        c ??= new CallControl(info.Layers);
+        return new CallControl(info.Layers, c._interventions) { Routes = routes.ToArray() };
+    }
+
+    private CallControl(int layers, List<HeadIntervention>?[] interventions) : this(layers) => _interventions = interventions;
+
     /// <summary>True when layer <paramref name="layer"/> needs the eager (explicit softmax) path.</summary>
-    public bool NeedsEager(int layer) => _reducers[layer] is not null || _interventions[layer] is not null;
+    public bool NeedsEager(int layer) =>
+        _reducers[layer] is not null || _interventions[layer] is not null || (Routes is { } routes && routes.Any(r => r.Wants(layer)));
 
     /// <summary>Reducers that want layer <paramref name="layer"/> (empty when none).</summary>
     public IReadOnlyList<IAttentionRowReducer> Reducers(int layer) => (IReadOnlyList<IAttentionRowReducer>?)_reducers[layer] ?? [];
 
     /// <summary>Interventions on layer <paramref name="layer"/>, in request order (empty when none).</summary>
     public IReadOnlyList<HeadIntervention> Interventions(int layer) => (IReadOnlyList<HeadIntervention>?)_interventions[layer] ?? [];
+}
+
+/// <summary>Where one batch row's attention goes in a batched call over several requests: the reducers of its request by
+/// layer, and how its positions map to that request's own: the row's request starts at batch position
+/// <see cref="Offset"/> (left padding before it) and holds <see cref="Length"/> positions (right padding after it).</summary>
+internal sealed class RowRoute
+{
+    private readonly List<IAttentionRowReducer>?[] _byLayer;
+
+    /// <summary>A route for the given reducers (each wanting its <see cref="IAttentionRowReducer.Layers"/>).</summary>
+    public RowRoute(int layers, IEnumerable<IAttentionRowReducer> reducers, int sequence, int offset = 0, int length = int.MaxValue)
+    {
+        _byLayer = new List<IAttentionRowReducer>?[layers];
+        foreach (var r in reducers)
+        {
+            ArgumentNullException.ThrowIfNull(r, nameof(reducers));
+            for (int l = 0; l < layers; l++)
+                if (r.Layers is null || r.Layers.Contains(l)) (_byLayer[l] ??= []).Add(r);
+        }
+        Sequence = sequence; Offset = offset; Length = length;
+    }
+
+    /// <summary>The sequence index the request's reducers see (<see cref="AttentionRowBlock.Sequence"/>).</summary>
+    public int Sequence { get; }
+    /// <summary>Batch position of the request's position 0.</summary>
+    public int Offset { get; }
+    /// <summary>Number of real positions from <see cref="Offset"/> on (<see cref="int.MaxValue"/>: up to the end).</summary>
+    public int Length { get; }
+    /// <summary>True when no reducer wants any layer.</summary>
+    public bool IsEmpty => _byLayer.All(l => l is null);
+    /// <summary>True when some reducer wants layer <paramref name="layer"/>.</summary>
+    public bool Wants(int layer) => _byLayer[layer] is not null;
+    /// <summary>The reducers that want layer <paramref name="layer"/>, or null.</summary>
+    public List<IAttentionRowReducer>? At(int layer) => _byLayer[layer];
 }

@@ -15,7 +15,7 @@ internal sealed class LlamaDecoder(LlamaForCausalLM model) : ICausalDecoder
     public int VocabSize => model.Config.VocabSize;
     public int ContextLength => model.Config.MaxPositionEmbeddings;
     public nn.Module Module => model;
-    public Tensor Logits(Tensor ids, KvCache? cache, CallControl? control) => model.Run(ids, null, null, cache, control);
+    public Tensor Logits(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache, CallControl? control) => model.Run(ids, positions, mask, cache, control);
     public void Dispose() => model.Dispose();
 }
 
@@ -31,6 +31,6 @@ internal sealed class Gpt2Decoder(Gpt2LMHeadModel model) : ICausalDecoder
     public int VocabSize => model.Config.VocabSize;
     public int ContextLength => model.Config.NPositions;
     public nn.Module Module => model;
-    public Tensor Logits(Tensor ids, KvCache? cache, CallControl? control) => model.Run(ids, null, null, cache, control);
+    public Tensor Logits(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache, CallControl? control) => model.Run(ids, positions, mask, cache, control);
     public void Dispose() => model.Dispose();
 }

@@ -17,7 +17,12 @@ internal interface ICausalDecoder : IDisposable
     int ContextLength { get; }
 
     /// <summary>Float32 logits <c>[B, T, V]</c> for ids <c>[B, T]</c> at absolute positions <c>cache.Length ..</c> (0 without cache).</summary>
-    Tensor Logits(Tensor ids, KvCache? cache, CallControl? control);
+    Tensor Logits(Tensor ids, KvCache? cache, CallControl? control) => Logits(ids, null, null, cache, control);
+
+    /// <summary>Float32 logits <c>[B, T, V]</c> for ids <c>[B, T]</c> at the given positions (int64 <c>[B, T]</c>; when null
+    /// <c>cache.Length ..</c>) with an extra attention mask (bool, true = may attend, broadcastable to <c>[B, H, T, Tk]</c>,
+    /// combined with the causal mask; none when null).</summary>
+    Tensor Logits(Tensor ids, Tensor? positions, Tensor? mask, KvCache? cache, CallControl? control);
 
     /// <summary>The module (for dtype/device moves and evaluation mode).</summary>
     nn.Module Module { get; }

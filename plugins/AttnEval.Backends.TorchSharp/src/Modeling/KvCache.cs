@@ -35,6 +35,21 @@ internal sealed class KvCache : IDisposable
         return (_keys[layer]!.narrow(2, 0, Length + t), _values[layer]!.narrow(2, 0, Length + t));
     }
 
+    /// <summary>Repeats a batch-1 cache <paramref name="batch"/> times (copies), so that <paramref name="batch"/> sequences
+    /// continue the same cached prefix.</summary>
+    /// <exception cref="InvalidOperationException">The cache does not hold batch 1.</exception>
+    public void Expand(int batch)
+    {
+        for (int l = 0; l < _keys.Length; l++)
+        {
+            if (_keys[l] is not { } k || _values[l] is not { } v) continue;
+            if (k.shape[0] != 1) throw new InvalidOperationException($"cannot expand a cache of batch {k.shape[0]}; expected 1.");
+            _keys[l] = k.repeat(batch, 1, 1, 1).DetachFromDisposeScope();
+            _values[l] = v.repeat(batch, 1, 1, 1).DetachFromDisposeScope();
+            k.Dispose(); v.Dispose();
+        }
+    }
+
     /// <summary>Marks <paramref name="t"/> more positions as cached (after all layers appended them).</summary>
     public void Advance(int t) => Length += t;
 

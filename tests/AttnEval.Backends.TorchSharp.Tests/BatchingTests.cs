@@ -1,0 +1,137 @@
+using AttnEval.Abstractions;
+using AttnEval.TestSupport;
+
+namespace AttnEval.Backends.TorchSharp.Tests;
+
+/// <summary>Contract 1.3 batching on the lab model (shipped in the repository): <c>GenerateBatch</c> over prompts of
+/// different lengths (left padding) and <c>ScoreBatch</c> over variants sharing a prefix (one prefix pass, right padding)
+/// give what one-at-a-time calls give, with every capture in the request's own coordinates.</summary>
+public sealed class BatchingTests : IDisposable
+{
+    private readonly ILanguageModel _m = new TorchSharpBackend().Load(new ModelSource(Path.Combine(SharedData.RepoRoot, "samples", "models", "attneval-lab")));
+
+    public void Dispose() => _m.Dispose();
+
+    private static readonly string[] Questions =
+    [
+        "Begin with 8. Plus 7. What is the final number?",
+        "Take the number 7. Then add 1. Then add 7. Plus 1. Then multiply by 9. What number do you get?",
+        "Begin with 1. Multiply by 5. Then subtract 5. What number do you get?",
+        "Take the number 18. Plus 77. What is the final number?",
+        "Start with 6. Add 8. Then add 9. Plus 3. What is the result?",
+    ];
+
+    private IReadOnlyList<int> Prompt(string q) => _m.Tokenizer.Encode($"Question: {q}\nAnswer:", addBos: true);
+
+    private static void SameScores(TokenScores batched, TokenScores single, string what)
+    {
+        batched.Tokens.Should().Equal(single.Tokens, what);
+        for (int i = 0; i < single.LogProbs.Count; i++)
+        {
+            batched.LogProbs[i].Should().BeApproximately(single.LogProbs[i], 1e-5f, $"{what}: log p of token {i}");
+            batched.Entropies[i].Should().BeApproximately(single.Entropies[i], 1e-4f, $"{what}: entropy at token {i}");
+        }
+    }
+
+    private static void SameRows(FullPatternRecorder batched, FullPatternRecorder single, string what)
+    {
+        batched.Keys.Should().BeEquivalentTo(single.Keys, $"{what}: the same (sequence, layer, head, query) rows, no padding rows");
+        foreach (var key in single.Keys)
+        {
+            var a = single.Row(key.Layer, key.Head, key.Query, key.Sequence)!;
+            var b = batched.Row(key.Layer, key.Head, key.Query, key.Sequence)!;
+            b.Length.Should().Be(a.Length, $"{what}: row {key} covers the request's own keys only");
+            for (int j = 0; j < a.Length; j++) b[j].Should().BeApproximately(a[j], 1e-5f, $"{what}: row {key}, key {j}");
+        }
+    }
+
+    [Fact]
+    public void Batched_greedy_generation_over_prompts_of_different_lengths_equals_one_at_a_time()
+    {
+        var prompts = Questions.Select(Prompt).ToList();
+        prompts.Select(p => p.Count).Distinct().Should().HaveCountGreaterThan(2, "the batch must need left padding");
+        var singleRec = prompts.Select(_ => new FullPatternRecorder()).ToList();
+        var batchRec = prompts.Select(_ => new FullPatternRecorder()).ToList();
+        var single = prompts.Select((p, i) => _m.Generate(new GenerationRequest { PromptTokens = p, MaxNewTokens = 40, StopStrings = ["####"], Captures = [singleRec[i]] })).ToList();
+        var batched = _m.GenerateBatch(prompts.Select((p, i) => new GenerationRequest { PromptTokens = p, MaxNewTokens = 40, StopStrings = ["####"], Captures = [batchRec[i]] }).ToList());
+
+        batched.Should().HaveCount(prompts.Count);
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            batched[i].PromptTokens.Should().Equal(prompts[i]);
+            batched[i].Sequences[0].Text.Should().Be(single[i].Sequences[0].Text);
+            batched[i].Sequences[0].Finish.Should().Be(single[i].Sequences[0].Finish);
+            SameScores(batched[i].Sequences[0].Scores, single[i].Sequences[0].Scores, $"question {i}");
+            SameRows(batchRec[i], singleRec[i], $"question {i}");
+        }
+        single.Select(s => s.Sequences[0].Tokens.Count).Distinct().Should().HaveCountGreaterThan(1, "answers end at different steps");
+        single.Should().OnlyContain(s => s.Sequences[0].Scores.LogProbs.All(float.IsFinite));
+    }
+
+    [Fact]
+    public void Batched_sampling_keeps_each_request_s_seeds_and_is_reproducible()
+    {
+        var prompts = Questions.Take(3).Select(Prompt).ToList();
+        GenerationRequest Req(int i) => new()
+        {
+            PromptTokens = prompts[i], MaxNewTokens = 24, NumSequences = 3, Sampling = new SamplingOptions(3.0, Seed: 100 + i),
+        };
+        var batched = _m.GenerateBatch([Req(0), Req(1), Req(2)]);
+        var again = _m.GenerateBatch([Req(0), Req(1), Req(2)]);
+        var single = Enumerable.Range(0, 3).Select(i => _m.Generate(Req(i))).ToList();
+        for (int i = 0; i < 3; i++)
+        {
+            batched[i].Sequences.Should().HaveCount(3);
+            batched[i].Sequences.Select(s => s.Text).Should().Equal(again[i].Sequences.Select(s => s.Text), "same batch, same seeds");
+            // Each row draws from its own generator (seed + k): the batch does not change the draws on this model.
+            batched[i].Sequences.Select(s => s.Text).Should().Equal(single[i].Sequences.Select(s => s.Text));
+        }
+        batched.SelectMany(r => r.Sequences.Select(s => s.Text)).Distinct().Should().HaveCountGreaterThan(3, "sampling at temperature 3 varies");
+    }
+
+    [Fact]
+    public void Batched_scoring_of_variants_sharing_a_prefix_equals_separate_calls()
+    {
+        var prompt = Prompt(Questions[1]);
+        var answer = _m.Generate(new GenerationRequest { PromptTokens = prompt, MaxNewTokens = 40 }).Sequences[0].Tokens;
+        var original = prompt.Concat(answer).ToArray();
+        int n = prompt.Count;
+        // Variants as UQAC builds them: one answer token replaced (at different places), plus the original and a request
+        // that shares nothing (its own first token), one scored from its first token, one with nothing to score.
+        var requests = new List<ScoreRequest>();
+        foreach (var at in new[] { 3, 9, answer.Count - 2 })
+        {
+            var v = (int[])original.Clone();
+            v[n + at] = (v[n + at] + 5) % _m.Info.VocabSize;
+            requests.Add(new ScoreRequest { Tokens = v, From = n, TopLogProbs = 3 });
+        }
+        requests.Add(new ScoreRequest { Tokens = original, From = n, TopLogProbs = 3 });
+        requests.Add(new ScoreRequest { Tokens = original.Take(n + 5).ToArray(), From = n });
+        requests.Add(new ScoreRequest { Tokens = Prompt(Questions[3]).Skip(1).ToArray(), From = 1 });
+        requests.Add(new ScoreRequest { Tokens = original.Take(n).ToArray(), From = n });
+
+        var singleRec = requests.Select(_ => new FullPatternRecorder()).ToList();
+        var batchRec = requests.Select(_ => new FullPatternRecorder()).ToList();
+        var single = requests.Select((r, i) => _m.Score(r with { Captures = [singleRec[i]] })).ToList();
+        var batched = _m.ScoreBatch(requests.Select((r, i) => r with { Captures = [batchRec[i]] }).ToList());
+        for (int i = 0; i < requests.Count; i++)
+        {
+            SameScores(batched[i], single[i], $"request {i}");
+            if (single[i].TopK is { } top)
+                for (int t = 0; t < top.Count; t++)
+                    batched[i].TopK![t].Select(x => x.Token).Should().Equal(top[t].Select(x => x.Token), $"request {i} top-k at {t}");
+            SameRows(batchRec[i], singleRec[i], $"request {i}");
+        }
+        batched[^1].Tokens.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Bad_requests_in_a_batch_are_named_by_their_index()
+    {
+        var ok = new GenerationRequest { PromptTokens = Prompt(Questions[0]), MaxNewTokens = 4 };
+        FluentActions.Invoking(() => _m.GenerateBatch([ok, ok with { PromptTokens = [] }]))
+            .Should().Throw<ArgumentException>().WithMessage("request 1: the prompt is empty*");
+        FluentActions.Invoking(() => _m.ScoreBatch([new ScoreRequest { Tokens = [1, 2], From = 1 }, new ScoreRequest { Tokens = [1, _m.Info.VocabSize], From = 1 }]))
+            .Should().Throw<ArgumentException>().WithMessage($"request 1: token id {_m.Info.VocabSize} is outside the vocabulary*");
+    }
+}
