@@ -251,13 +251,16 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
             kept.Sum(e => ChainMath.ClampedLog(logProbs[e.SourceId + 1])),
             Enumerable.Range(first, last - first + 1).Sum(i => ChainMath.ClampedLog(logProbs[i])));
 
-        var factors = new List<(double, double)> { Factors(scores.LogProbs) };
-        foreach (var alt in alternatives)
+        // One batched call over every variant: they share the prompt and the answer up to the first substituted token,
+        // which the backend computes once (contract 1.3; a backend without batching scores them one by one).
+        var variants = alternatives.Select(alt =>
         {
             var variant = (int[])original.Clone();
             variant[n + alt.SourceId + 1] = alt.Token;
-            factors.Add(Factors(model.Score(new ScoreRequest { Tokens = variant, From = n }).LogProbs));
-        }
+            return new ScoreRequest { Tokens = variant, From = n };
+        }).ToList();
+        var factors = new List<(double, double)> { Factors(scores.LogProbs) };
+        if (variants.Count > 0) factors.AddRange(model.ScoreBatch(variants).Select(v => Factors(v.LogProbs)));
         return (ChainMath.Marginal(factors), factors.Count, Math.Exp(factors[0].Item2));
     }
 

@@ -124,6 +124,9 @@ public sealed class ReducerAndEstimatorTests
             lp[7] = (float)Math.Log(ans);
             return new TokenScores(cont, lp, new float[8], req.TopLogProbs > 0 ? top : null);
         });
+        // A substitute does not run the contract's default ScoreBatch (one Score per request): configure it so.
+        model.ScoreBatch(Arg.Any<IReadOnlyList<ScoreRequest>>(), Arg.Any<CancellationToken>())
+            .Returns(c => c.Arg<IReadOnlyList<ScoreRequest>>().Select(r => model.Score(r)).ToList());
         var answer = new GeneratedSequence(new TokenScores(response, P.Select(p => (float)Math.Log(p)).ToArray(), new float[8]), "Add 3 and 4: 7 is 7", FinishReason.Length);
         var ctx = new EstimationContext
         {
