@@ -164,9 +164,14 @@ internal static partial class Commands
         var metrics = summary["evaluation_metrics"]!.AsArray().Select(x => (string)x!).ToList();
         Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} samples, accuracy {Fmt(summary["accuracy"])}, {summary["n_errors"]} sample errors");
         int width = Math.Max(22, summary["methods"]!.AsObject().Select(kv => kv.Key.Length + 1).DefaultIfEmpty(0).Max());
-        Console.WriteLine("method".PadRight(width) + string.Concat(metrics.Select(m => m.PadLeft(10))));
+        var cost = summary["cost"]?["methods"];
+        Console.WriteLine("method".PadRight(width) + string.Concat(metrics.Select(m => m.PadLeft(10))) + (cost is null ? "" : "      cost"));
         foreach (var (name, node) in summary["methods"]!.AsObject())
-            Console.WriteLine(name.PadRight(width) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10))));
+            Console.WriteLine(name.PadRight(width) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10)))
+                + (cost?[name]?["fraction_of_generation"] is System.Text.Json.Nodes.JsonValue f && f.TryGetValue<double>(out var fr)
+                    ? (fr * 100).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture).PadLeft(9) + "%" : ""));
+        if (summary["cost"] is { } c)
+            Console.WriteLine($"cost: added time as a share of greedy generation ({Fmt(c["generate_seconds"])} s, batches of {c["batch_size"]}; sampled answers {Fmt(c["samples_seconds"])} s)");
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }

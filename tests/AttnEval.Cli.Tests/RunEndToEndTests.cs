@@ -21,7 +21,7 @@ public sealed class RunEndToEndTests
 
         var dir = RunDirOf(work);
         Directory.GetFiles(dir).Select(Path.GetFileName).Should().BeEquivalentTo(
-            ["recipe.resolved.yaml", "manifest.json", "samples.jsonl", "summary.json", "report.html"]);
+            ["recipe.resolved.yaml", "manifest.json", "samples.jsonl", "timings.jsonl", "summary.json", "report.html"]);
         var records = Records(dir);
         records.Select(r => (string)r["id"]!).Should().Equal(Enumerable.Range(0, 24).Select(i => $"q{i:00}"));
 
@@ -45,7 +45,9 @@ public sealed class RunEndToEndTests
         summary["methods"]!["mean-token-entropy"]!["ece"]!["value"].Should().BeNull("an entropy has no confidence");
 
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
-        html.Should().Contain("<th>msp</th>").And.Contain("error: InvalidOperationException: fake-flaky was told to fail on q03");
+        html.Should().Contain("<th>msp</th>").And.Contain("error: InvalidOperationException: fake-flaky was told to fail on q03")
+            .And.Contain("<th>cost</th>", "each method's added time is a column");
+        stdout.Should().Contain("cost: added time as a share of greedy generation");
     }
 
     [Fact]
@@ -109,7 +111,7 @@ public sealed class RunEndToEndTests
         var resumed = Records(dir);
         resumed.Select(r => (string)r["id"]!).Should().OnlyHaveUniqueItems().And.HaveCount(24);
         resumed.Select(r => r.ToJsonString()).Should().Equal(Records(clean).Select(r => r.ToJsonString()));
-        File.ReadAllText(Path.Combine(dir, "summary.json")).Should().Be(File.ReadAllText(Path.Combine(clean, "summary.json")));
+        DeterminismAndRecipeTests.WithoutCost(dir).Should().Be(DeterminismAndRecipeTests.WithoutCost(clean));
     }
 
     [Fact]

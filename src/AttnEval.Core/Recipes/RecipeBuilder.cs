@@ -22,7 +22,7 @@ internal sealed class RecipeBuilder
     private static readonly IReadOnlyList<string> ModelKeys = ["path", "backend", "device", "dtype", "tokenizer", "options"];
     private static readonly IReadOnlyList<string> DatasetKeys = ["path", "format", "input", "target", "id", "limit", "seed", "shuffle"];
     private static readonly IReadOnlyList<string> PromptKeys = ["template", "chat", "system"];
-    private static readonly IReadOnlyList<string> GenerationKeys = ["max_new_tokens", "temperature", "top_p", "top_k", "seed", "samples", "sample_temperature", "stop"];
+    private static readonly IReadOnlyList<string> GenerationKeys = ["max_new_tokens", "temperature", "top_p", "top_k", "seed", "samples", "sample_temperature", "stop", "batch_size"];
     private static readonly IReadOnlyList<string> EvaluationKeys = ["metrics", "bootstrap", "confidence_level", "ece_bins", "seed", "ties", "interval"];
     private static readonly IReadOnlyList<string> OutputKeys = ["dir"];
     private static readonly IReadOnlyList<string> DTypes = ["float32", "float16", "bfloat16"];
@@ -267,7 +267,8 @@ internal sealed class RecipeBuilder
             if (s.Value.Length == 0) Error(s.Pos, "generation.stop: an empty stop string would end every answer at once");
             else stop.Add(s.Value);
         }
-        return new GenerationSpec((int)maxNewTokens, temperature, topP, (int)topK, seed, (int)samples, sampleTemperature, stop);
+        var batchSize = ReadInteger(keys.GetValueOrDefault("batch_size"), "generation.batch_size", 1, 4096) ?? 8;
+        return new GenerationSpec((int)maxNewTokens, temperature, topP, (int)topK, seed, (int)samples, sampleTemperature, stop, (int)batchSize);
     }
 
     private JudgeSpec? ReadJudge(YEntry? entry)

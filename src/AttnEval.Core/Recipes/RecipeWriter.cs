@@ -79,6 +79,7 @@ internal sealed class RecipeWriter
         Key("samples"); Raw(RecipeNumbers.Format(g.Samples));
         Key("sample_temperature"); Raw(RecipeNumbers.Format(g.SampleTemperature));
         Key("stop"); Value(g.Stop);
+        Key("batch_size"); Raw(RecipeNumbers.Format(g.BatchSize));
         EndMap();
 
         if (r.Judge is { } j)

@@ -67,12 +67,17 @@ public static class HtmlReport
                 ? "PRR and AUARC average over every order of tied uncertainties"
                 : "PRR and AUARC break tied uncertainties in dataset order",
             ["metric_names"] = metricNames,
+            ["cost_note"] = summary["cost"] is JsonObject cost
+                ? $"cost: the method's added time (its own work and its attention reducer) as a share of greedy generation, {Fmt(cost["generate_seconds"])} s for {cost["n"]} questions in batches of {cost["batch_size"]} on this machine (sampled answers, shared by the sample-based methods: {Fmt(cost["samples_seconds"])} s)"
+                : null,
             ["method_names"] = methodNames,
             ["methods"] = methods.Select(kv => new Dictionary<string, object?>
             {
                 ["name"] = kv.Key,
                 ["n"] = kv.Value?["n"]?.ToString() ?? "",
                 ["cells"] = metricNames.Select(m => Cell(kv.Value?[m])).ToList(),
+                ["cost"] = summary["cost"]?["methods"]?[kv.Key]?["fraction_of_generation"] is JsonValue f && f.TryGetValue<double>(out var fr)
+                    ? $"{(fr * 100).ToString("0.#", CultureInfo.InvariantCulture)}%" : "",
                 ["notes"] = metricNames.Select(m => (string?)kv.Value?[m]?["note"]).Where(n => n is not null).Distinct().ToList(),
             }).ToList(),
             ["figures"] = Figures.Where(f => figures?.Contains(f.File) == true)

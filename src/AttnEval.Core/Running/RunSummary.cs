@@ -45,6 +45,42 @@ public static class RunSummary
         record["index"] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
         && long.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : null;
 
+    /// <summary>
+    /// The <c>cost</c> section of <c>summary.json</c>: what each estimator adds to the time of generation, from
+    /// <c>timings.jsonl</c> over the samples of <paramref name="records"/> that have a timing line. <c>generate_seconds</c> is
+    /// the batched greedy decoding (its share per question), attention capture included; <c>samples_seconds</c> the
+    /// sampled answers (spent once for all estimators that read them); per method, <c>seconds</c> is its own work plus the
+    /// time its attention reducer spent receiving rows, and <c>fraction_of_generation</c> that divided by
+    /// <c>generate_seconds</c>. Wall-clock times of this run on this machine: unlike every other section they differ
+    /// between runs (which is why they live in <c>timings.jsonl</c>, not in the records). Null without timings (run folders
+    /// written before timings existed).
+    /// </summary>
+    public static JsonObject? Cost(Recipe recipe, IReadOnlyList<JsonObject> records, IReadOnlyDictionary<string, JsonObject> timings)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        var lines = records.Select(r => (string?)r["id"]).OfType<string>().Distinct().Select(id => timings.GetValueOrDefault(id)).OfType<JsonObject>().ToList();
+        if (lines.Count == 0) return null;
+        static double Seconds(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) ? d : 0;
+        double generate = lines.Sum(l => Seconds(l["generate"])), samples = lines.Sum(l => Seconds(l["samples"]));
+        var methods = new JsonObject();
+        foreach (var m in recipe.Metrics)
+        {
+            double sec = lines.Sum(l => Seconds(l["metrics"]?[m.Name]));
+            methods[m.Name] = new JsonObject
+            {
+                ["seconds"] = Math.Round(sec, 3),
+                ["fraction_of_generation"] = generate > 0 ? Math.Round(sec / generate, 4) : null,
+            };
+        }
+        return new JsonObject
+        {
+            ["n"] = lines.Count, ["batch_size"] = recipe.Generation.BatchSize,
+            ["generate_seconds"] = Math.Round(generate, 3), ["samples_seconds"] = Math.Round(samples, 3),
+            ["note"] = "wall-clock seconds of this run (timings.jsonl); they differ between runs",
+            ["methods"] = methods,
+        };
+    }
+
     /// <summary>Builds the summary document (records in any line order: they are read in <see cref="DatasetOrder"/>).</summary>
     public static JsonObject Compute(Recipe recipe, IReadOnlyList<JsonObject> records)
     {

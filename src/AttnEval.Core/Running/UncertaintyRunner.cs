@@ -60,14 +60,17 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             int sampled = needs.HasFlag(MetricNeeds.SampledAnswers) ? recipe.Generation.Samples : 0;
 
             _observer.Started(folder.Path, samples.Count, samples.Count(s => folder.FinishedIds.Contains(s.Id)));
-            for (var index = 0; index < samples.Count; index++)
+            var pending = Enumerable.Range(0, samples.Count).Where(i => !folder.FinishedIds.Contains(samples[i].Id)).ToList();
+            for (int start = 0; start < pending.Count; start += recipe.Generation.BatchSize)
             {
-                var sample = samples[index];
-                if (folder.FinishedIds.Contains(sample.Id)) continue;
                 cancellationToken.ThrowIfCancellationRequested();
-                var record = RunSample(recipe, model, sample, index, estimators, judge, sampled, similarity, cancellationToken);
-                folder.Append(record);
-                _observer.SampleFinished(sample.Id, record["error"] is not null || record["errors"] is not null);
+                var batch = pending.Skip(start).Take(recipe.Generation.BatchSize).Select(i => (Index: i, Sample: samples[i])).ToList();
+                foreach (var (record, seconds) in RunBatch(recipe, model, batch, estimators, judge, sampled, similarity, cancellationToken))
+                {
+                    folder.Append(record);
+                    folder.AppendTiming(seconds);
+                    _observer.SampleFinished((string)record["id"]!, record["error"] is not null || record["errors"] is not null);
+                }
             }
         }
         finally
@@ -78,6 +81,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
 
         _observer.Status("writing summary.json and report.html");
         var summary = RunSummary.Compute(recipe, RunFolder.ReadSamples(folder.Path));
+        summary["cost"] = RunSummary.Cost(recipe, RunFolder.ReadSamples(folder.Path), RunFolder.ReadTimings(folder.Path));
         folder.WriteJson(RunFolder.SummaryFile, summary);
         _writeReport(folder.Path);
         return folder.Path;
@@ -113,42 +117,112 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             "but none is installed; expected a similarity plugin such as AttnEval.Similarity.MiniLM in the plugin folders (attneval list shows kind 'similarity')");
     }
 
-    /// <summary>Runs one sample; <paramref name="index"/> is its 0-based position in the run's dataset order (after
-    /// shuffling and limit), written as the record's <c>index</c> so the summary never depends on line order.</summary>
-    private static JsonObject RunSample(Recipe recipe, ILanguageModel model, Sample sample, int index,
+    /// <summary>One question of a batch between its steps.</summary>
+    private sealed class Pending(int index, Sample sample)
+    {
+        public int Index { get; } = index;
+        public Sample Sample { get; } = sample;
+        public JsonObject Record { get; } = new() { ["id"] = sample.Id, ["index"] = index, ["input"] = sample.Input, ["target"] = sample.Target };
+        public string Prompt { get; set; } = "";
+        public IReadOnlyList<int> Tokens { get; set; } = [];
+        public IAttentionRowReducer?[] Reducers { get; set; } = [];
+        public TimedReducer?[] Timed { get; set; } = [];
+        public GeneratedSequence? Answer { get; set; }
+        public IReadOnlyList<GeneratedSequence> Sampled { get; set; } = [];
+        /// <summary>Seconds spent on this question (<c>timings.jsonl</c>), kept out of the record so that records stay byte-identical across runs.</summary>
+        public JsonObject Seconds { get; } = new() { ["id"] = sample.Id };
+        public bool Failed => Record["error"] is not null;
+    }
+
+    /// <summary>Runs a batch of questions: their answers in one batched decode, their sampled answers in another, then each
+    /// question's judge and estimators. <c>index</c> is each question's 0-based position in the run's dataset order (after
+    /// shuffling and limit), written as the record's <c>index</c> so the summary never depends on line order. A failure
+    /// of the batched call is retried question by question, so that it lands on the question that caused it; the seconds
+    /// of a batched step are shared equally among its questions (each question's line of <c>timings.jsonl</c>).</summary>
+    private static List<(JsonObject Record, JsonObject Seconds)> RunBatch(Recipe recipe, ILanguageModel model, IReadOnlyList<(int Index, Sample Sample)> batch,
         IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators, ICorrectnessJudge? judge, int sampled,
         ISentenceSimilarity? similarity, CancellationToken ct)
     {
-        var rec = new JsonObject { ["id"] = sample.Id, ["index"] = index, ["input"] = sample.Input, ["target"] = sample.Target };
+        var items = batch.Select(b => new Pending(b.Index, b.Sample)).ToList();
+        foreach (var item in items)
+        {
+            try
+            {
+                item.Prompt = PromptBuilder.Build(recipe.Prompt, item.Sample);
+                item.Tokens = model.Tokenizer.Encode(item.Prompt, addBos: !recipe.Prompt.HoldsSpecialTokens);
+            }
+            catch (Exception e) when (e is not OperationCanceledException) { item.Record["error"] = RunSetup.Describe(e); }
+        }
+        var g = recipe.Generation;
+        var live = items.Where(i => !i.Failed).ToList();
+        GenerationRequest Greedy(Pending item)
+        {
+            item.Reducers = estimators.Select(e => e.Estimator.Needs.HasFlag(MetricNeeds.AttentionRows) ? e.Estimator.CreateReducer(model.Info, item.Tokens.Count) : null).ToArray();
+            item.Timed = item.Reducers.Select(r => r is null ? null : new TimedReducer(r)).ToArray();
+            return new GenerationRequest
+            {
+                PromptTokens = item.Tokens, MaxNewTokens = g.MaxNewTokens, Sampling = new SamplingOptions(g.Temperature, g.TopP, g.TopK, g.Seed),
+                StopStrings = g.Stop, Captures = item.Timed.OfType<IAttentionRowReducer>().ToList(),
+            };
+        }
+        GenerationRequest Sampling(Pending item) => new()
+        {
+            PromptTokens = item.Tokens, MaxNewTokens = g.MaxNewTokens, NumSequences = sampled,
+            Sampling = new SamplingOptions(g.SampleTemperature, g.TopP, g.TopK, g.Seed ^ StableHash(item.Sample.Id)), StopStrings = g.Stop,
+        };
+        double generateSeconds = Batched(model, live, Greedy, (item, r) => item.Answer = r.Sequences[0], ct);
+        foreach (var item in live) item.Seconds["generate"] = Math.Round(generateSeconds / Math.Max(1, live.Count), 6);
+        live = live.Where(i => !i.Failed).ToList();
+        if (sampled > 0)
+        {
+            double sampleSeconds = Batched(model, live, Sampling, (item, r) => item.Sampled = r.Sequences, ct);
+            foreach (var item in live) item.Seconds["samples"] = Math.Round(sampleSeconds / Math.Max(1, live.Count), 6);
+        }
+        foreach (var item in items.Where(i => !i.Failed))
+            Finish(item, model, estimators, judge, similarity);
+        return items.Select(i => (i.Record, i.Seconds)).ToList();
+    }
+
+    /// <summary>Runs <paramref name="request"/> of every item as one <see cref="ILanguageModel.GenerateBatch"/> call (one by one
+    /// when the batched call fails, so the error lands on its item) and returns the seconds spent.</summary>
+    private static double Batched(ILanguageModel model, List<Pending> items, Func<Pending, GenerationRequest> request,
+        Action<Pending, GenerationResult> keep, CancellationToken ct)
+    {
+        if (items.Count == 0) return 0;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var prompt = PromptBuilder.Build(recipe.Prompt, sample);
-            var tokens = model.Tokenizer.Encode(prompt, addBos: !recipe.Prompt.HoldsSpecialTokens);
-            var reducers = estimators.Select(e => e.Estimator.Needs.HasFlag(MetricNeeds.AttentionRows) ? e.Estimator.CreateReducer(model.Info, tokens.Count) : null).ToArray();
-            var g = recipe.Generation;
-            var answer = model.Generate(new GenerationRequest
+            var results = model.GenerateBatch(items.Select(request).ToList(), ct);
+            for (int i = 0; i < items.Count; i++) keep(items[i], results[i]);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && items.Count > 1)
+        {
+            foreach (var item in items)
             {
-                PromptTokens = tokens,
-                MaxNewTokens = g.MaxNewTokens,
-                Sampling = new SamplingOptions(g.Temperature, g.TopP, g.TopK, g.Seed),
-                StopStrings = g.Stop,
-                Captures = reducers.OfType<IAttentionRowReducer>().ToList(),
-            }, ct).Sequences[0];
-            IReadOnlyList<GeneratedSequence> samples = sampled == 0 ? [] : model.Generate(new GenerationRequest
-            {
-                PromptTokens = tokens,
-                MaxNewTokens = g.MaxNewTokens,
-                NumSequences = sampled,
-                Sampling = new SamplingOptions(g.SampleTemperature, g.TopP, g.TopK, g.Seed ^ StableHash(sample.Id)),
-                StopStrings = g.Stop,
-            }, ct).Sequences;
+                try { keep(item, model.Generate(request(item), ct)); }
+                catch (Exception e2) when (e2 is not OperationCanceledException) { item.Record["error"] = RunSetup.Describe(e2); }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException) { items[0].Record["error"] = RunSetup.Describe(e); }
+        return sw.Elapsed.TotalSeconds;
+    }
 
-            rec["prompt"] = prompt;
-            rec["prompt_tokens"] = tokens.Count;
+    /// <summary>Judges one generated question and runs every estimator on it, timing each (<c>seconds.metrics</c>: the
+    /// estimator's own work plus the time its attention reducer spent receiving rows during generation).</summary>
+    private static void Finish(Pending item, ILanguageModel model, IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators,
+        ICorrectnessJudge? judge, ISentenceSimilarity? similarity)
+    {
+        var rec = item.Record;
+        var answer = item.Answer!;
+        var sample = item.Sample;
+        try
+        {
+            rec["prompt"] = item.Prompt;
+            rec["prompt_tokens"] = item.Tokens.Count;
             rec["answer"] = answer.Text;
             rec["answer_tokens"] = answer.Tokens.Count;
             rec["finish"] = answer.Finish.ToString();
-            if (samples.Count > 0) rec["sampled_answers"] = new JsonArray(samples.Select(s => (JsonNode?)s.Text).ToArray());
+            if (item.Sampled.Count > 0) rec["sampled_answers"] = new JsonArray(item.Sampled.Select(s => (JsonNode?)s.Text).ToArray());
 
             var errors = new JsonObject();
             if (judge is not null)
@@ -163,15 +237,17 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             }
 
             var values = new JsonObject();
+            var seconds = new JsonObject();
             for (int i = 0; i < estimators.Count; i++)
             {
                 var (name, estimator) = estimators[i];
+                var sw = System.Diagnostics.Stopwatch.StartNew();
                 try
                 {
                     var est = estimator.Estimate(new EstimationContext
                     {
-                        Model = model, Sample = sample, Prompt = prompt, PromptTokens = tokens, Answer = answer,
-                        SampledAnswers = samples, Reducer = reducers[i],
+                        Model = model, Sample = sample, Prompt = item.Prompt, PromptTokens = item.Tokens, Answer = answer,
+                        SampledAnswers = item.Sampled, Reducer = item.Reducers.Length > i ? item.Reducers[i] : null,
                         Similarity = estimator.Needs.HasFlag(MetricNeeds.SentenceSimilarity) ? similarity : null,
                     });
                     if (!double.IsFinite(est.Uncertainty)) throw new InvalidOperationException($"returned a non-finite uncertainty ({est.Uncertainty})");
@@ -182,15 +258,31 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
                     values[name] = node;
                 }
                 catch (Exception e) when (e is not OperationCanceledException) { errors[name] = RunSetup.Describe(e); }
+                double capture = item.Timed.Length > i && item.Timed[i] is { } t ? t.Seconds : 0;
+                seconds[name] = Math.Round(sw.Elapsed.TotalSeconds + capture, 6);
             }
             rec["metrics"] = values;
+            item.Seconds["metrics"] = seconds;
             if (errors.Count > 0) rec["errors"] = errors;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             rec["error"] = RunSetup.Describe(e);
         }
-        return rec;
+    }
+
+    /// <summary>Passes rows on to an estimator's reducer and adds up the time it spends on them.</summary>
+    private sealed class TimedReducer(IAttentionRowReducer inner) : IAttentionRowReducer
+    {
+        private long _ticks;
+        public IReadOnlySet<int>? Layers => inner.Layers;
+        public double Seconds => _ticks / (double)System.Diagnostics.Stopwatch.Frequency;
+        public void Accept(in AttentionRowBlock block)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            inner.Accept(block);
+            _ticks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        }
     }
 
     /// <summary>FNV-1a 64-bit hash of the id: stable across processes and machines (unlike string.GetHashCode).</summary>

@@ -23,7 +23,8 @@ public sealed class RunFolder : IDisposable
     /// <summary>Version of the run-folder format.</summary>
     public const int SchemaVersion = 1;
     /// <summary>File names inside a run folder.</summary>
-    public const string RecipeFile = "recipe.resolved.yaml", ManifestFile = "manifest.json", SamplesFile = "samples.jsonl", SummaryFile = "summary.json";
+    public const string RecipeFile = "recipe.resolved.yaml", ManifestFile = "manifest.json", SamplesFile = "samples.jsonl", SummaryFile = "summary.json",
+        TimingsFile = "timings.jsonl";
 
     /// <summary>Readable JSON (no \uXXXX escapes for '+', '&lt;', non-ASCII); HTML escaping is the report's job.</summary>
     internal static readonly JsonSerializerOptions LineOptions = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -119,6 +120,26 @@ public sealed class RunFolder : IDisposable
         var bytes = Encoding.UTF8.GetBytes(record.ToJsonString(LineOptions) + "\n");
         _samples.Write(bytes);
         _samples.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Appends one sample's timing line (<c>timings.jsonl</c>: its <c>id</c> and seconds spent per step), kept apart from
+    /// <c>samples.jsonl</c> so that records stay byte-identical between runs of the same recipe.</summary>
+    public void AppendTiming(JsonObject timing) =>
+        System.IO.File.AppendAllText(File(TimingsFile), timing.ToJsonString(LineOptions) + "\n");
+
+    /// <summary>Reads a run folder's <c>timings.jsonl</c> (empty when absent; torn or malformed lines skipped: timings are
+    /// informative, never needed to finish a run). The last line of an id wins (a resumed run may time a sample again).</summary>
+    public static IReadOnlyDictionary<string, JsonObject> ReadTimings(string dir)
+    {
+        var path = System.IO.Path.Combine(dir, TimingsFile);
+        var byId = new Dictionary<string, JsonObject>();
+        if (!System.IO.File.Exists(path)) return byId;
+        foreach (var line in System.IO.File.ReadLines(path))
+        {
+            try { if (JsonNode.Parse(line) is JsonObject o && (string?)o["id"] is { } id) byId[id] = o; }
+            catch (JsonException) { }
+        }
+        return byId;
     }
 
     /// <summary>Reads every record of a run folder's <c>samples.jsonl</c>, skipping a torn last line.</summary>

@@ -110,6 +110,9 @@ public sealed class SentenceSimilarityWiringTests : IDisposable
         model.Info.Returns(new ModelInfo("stub", 1, 1, 1, 4, 8, 16, "float32", "cpu"));
         model.Generate(Arg.Any<GenerationRequest>(), Arg.Any<CancellationToken>()).Returns(new GenerationResult([1, 2],
             [new GeneratedSequence(new TokenScores([3], [-0.5f], [0.1f]), "a", FinishReason.StopToken)]));
+        // A substitute does not run the contract's default GenerateBatch (one Generate per request): configure it so.
+        model.GenerateBatch(Arg.Any<IReadOnlyList<GenerationRequest>>(), Arg.Any<CancellationToken>())
+            .Returns(c => c.Arg<IReadOnlyList<GenerationRequest>>().Select(r => model.Generate(r)).ToList());
         var backend = Substitute.For<IModelBackend>();
         backend.Name.Returns("stub");
         backend.IsAvailable(Arg.Any<string>(), out Arg.Any<string>()).Returns(true);
