@@ -48,13 +48,14 @@ internal static partial class Commands
             };
             // Generation may stop early at EOS; rates use the tokens actually produced.
             model.Generate(Gen(false) with { MaxNewTokens = Math.Min(4, newTokens) }); // warm-up
-            var (gen, genMem, generated) = Measure(o.Repeats, () => model.Generate(Gen(false)).Sequences[0].Tokens.Count);
-            var (genCap, genCapMem, generatedCap) = model.SupportsAttentionCapture
-                ? Measure(o.Repeats, () => model.Generate(Gen(true)).Sequences[0].Tokens.Count) : (double.NaN, double.NaN, 0);
-            var (score, scoreMem, _) = Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1 }).Tokens.Count);
-            var (scoreCap, scoreCapMem, _) = model.SupportsAttentionCapture
-                ? Measure(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1, Captures = [new RowMaxReducer()] }).Tokens.Count)
-                : (double.NaN, double.NaN, 0);
+            var generate = MeasurePair(o.Repeats, () => model.Generate(Gen(false)).Sequences[0].Tokens.Count,
+                model.SupportsAttentionCapture ? () => model.Generate(Gen(true)).Sequences[0].Tokens.Count : null);
+            var scoring = MeasurePair(o.Repeats, () => model.Score(new ScoreRequest { Tokens = scored, From = 1 }).Tokens.Count,
+                model.SupportsAttentionCapture ? () => model.Score(new ScoreRequest { Tokens = scored, From = 1, Captures = [new RowMaxReducer()] }).Tokens.Count : null);
+            var (gen, genMem, generated) = generate.Plain;
+            var (genCap, genCapMem, generatedCap) = generate.Capture;
+            var (score, scoreMem, _) = scoring.Plain;
+            var (scoreCap, scoreCapMem, _) = scoring.Capture;
             var line = new JsonObject
             {
                 ["model"] = o.Model, ["backend"] = o.Backend, ["device"] = model.Info.Device, ["dtype"] = model.Info.DType,
@@ -64,6 +65,7 @@ internal static partial class Commands
                 ["prompt_tokens"] = prompt.Count, ["new_tokens"] = newTokens, ["generated_tokens"] = generated, ["generated_tokens_capture"] = generatedCap, ["score_tokens"] = scored.Count, ["repeats"] = o.Repeats,
                 ["generate_tokens_per_s"] = Num(gen), ["generate_capture_tokens_per_s"] = Num(genCap),
                 ["score_tokens_per_s"] = Num(score), ["score_capture_tokens_per_s"] = Num(scoreCap),
+                ["generate_capture_ratio"] = Num(generate.Ratio, 3), ["score_capture_ratio"] = Num(scoring.Ratio, 3),
                 ["peak_rss_mb"] = new JsonObject
                 {
                     ["generate"] = Num(genMem), ["generate_capture"] = Num(genCapMem),
@@ -85,22 +87,38 @@ internal static partial class Commands
         return ids.Take(count).ToList();
     }
 
-    /// <summary>Median tokens/s over repeats, the peak RSS (MB) reached during them, and the token count of the last
-    /// repeat (so the output can show how many tokens a rate is based on).</summary>
-    private static (double TokensPerSecond, double PeakMb, int Tokens) Measure(int repeats, Func<int> work)
+    /// <summary>Runs <paramref name="plain"/> and <paramref name="capture"/> alternately, <paramref name="repeats"/> times
+    /// each, so that drift in the machine's speed (other processes, frequency) falls on both alike. Per phase: median
+    /// tokens/s, the peak RSS (MB) reached in any of its runs (VmHWM reset before each run), and the token count of the
+    /// last run. <c>Ratio</c> is the median over repeats of capture rate / plain rate of the same repeat (NaN without a
+    /// capture phase).</summary>
+    private static ((double Rate, double PeakMb, int Tokens) Plain, (double Rate, double PeakMb, int Tokens) Capture, double Ratio)
+        MeasurePair(int repeats, Func<int> plain, Func<int>? capture)
     {
-        GC.Collect(); GC.WaitForPendingFinalizers();
-        ResetPeak();
-        var rates = new List<double>();
-        int n = 0;
+        var plainRuns = new List<(double Rate, double Peak, int Tokens)>();
+        var captureRuns = new List<(double Rate, double Peak, int Tokens)>();
+        var ratios = new List<double>();
         for (int i = 0; i < repeats; i++)
         {
-            var sw = Stopwatch.StartNew();
-            n = work();
-            rates.Add(n / sw.Elapsed.TotalSeconds);
+            plainRuns.Add(Run(plain));
+            if (capture is null) continue;
+            captureRuns.Add(Run(capture));
+            ratios.Add(captureRuns[^1].Rate / plainRuns[^1].Rate);
         }
-        rates.Sort();
-        return (rates[rates.Count / 2], PeakMb(), n);
+        return (Summarise(plainRuns), captureRuns.Count == 0 ? (double.NaN, double.NaN, 0) : Summarise(captureRuns),
+            ratios.Count == 0 ? double.NaN : Median(ratios));
+
+        static (double, double, int) Run(Func<int> work)
+        {
+            GC.Collect(); GC.WaitForPendingFinalizers();
+            ResetPeak();
+            var sw = Stopwatch.StartNew();
+            int n = work();
+            return (n / sw.Elapsed.TotalSeconds, PeakMb(), n);
+        }
+        static (double, double, int) Summarise(List<(double Rate, double Peak, int Tokens)> runs) =>
+            (Median(runs.Select(r => r.Rate).ToList()), runs.Max(r => r.Peak), runs[^1].Tokens);
+        static double Median(List<double> xs) { xs.Sort(); return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2; }
     }
 
     private static void ResetPeak()
@@ -118,7 +136,7 @@ internal static partial class Commands
         return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
-    private static JsonNode? Num(double x) => double.IsFinite(x) ? JsonValue.Create(Math.Round(x, 2)) : null;
+    private static JsonNode? Num(double x, int digits = 2) => double.IsFinite(x) ? JsonValue.Create(Math.Round(x, digits)) : null;
 
     /// <summary>The benchmark's capture: per layer and query row, the max weight over heads (O(T) floats per layer).</summary>
     private sealed class RowMaxReducer : IAttentionRowReducer
