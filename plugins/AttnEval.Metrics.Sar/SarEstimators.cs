@@ -50,6 +50,8 @@ public abstract class SarEstimatorBase : ISampleEstimatorFactory
     {
         var full = Compared(question, tokenizer.Decode(tokens), prefix);
         var g = new double[tokens.Count];
+        var compared = new List<int>(tokens.Count);
+        var variants = new List<string>(tokens.Count);
         var without = new List<int>(tokens.Count);
         for (int i = 0; i < tokens.Count; i++)
         {
@@ -57,8 +59,12 @@ public abstract class SarEstimatorBase : ISampleEstimatorFactory
             if (id == tokenizer.BosId || id == tokenizer.EosId || tokenizer.StopIds.Contains(id)) { g[i] = 1; continue; }
             without.Clear();
             for (int k = 0; k < tokens.Count; k++) if (k != i) without.Add(tokens[k]);
-            g[i] = similarity.Similarity(full, Compared(question, tokenizer.Decode(without), prefix));
+            compared.Add(i);
+            variants.Add(Compared(question, tokenizer.Decode(without), prefix));
         }
+        // One call for all variants: a similarity model embeds them in batches (contract 1.3).
+        var sims = similarity.Similarities(full, variants);
+        for (int j = 0; j < compared.Count; j++) g[compared[j]] = sims[j];
         return g;
     }
 

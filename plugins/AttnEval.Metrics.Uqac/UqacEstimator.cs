@@ -136,7 +136,61 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         new AttentionChainReducer(promptLength, model.Layers, settings.TopHeads, settings.Layers);
 
     /// <inheritdoc />
-    public SampleEstimate Estimate(EstimationContext context)
+    public SampleEstimate Estimate(EstimationContext context) => EstimateBatch([context])[0];
+
+    /// <summary>UQAC for a batch of answers with two batched model calls in all: every answer's teacher-forced pass (§1.6
+    /// hidden states, §1.7 top-k) in one <see cref="ILanguageModel.ScoreBatch"/>, then every answer's variants (§1.7) in
+    /// another. Equal to <see cref="Estimate"/> per answer (batched and one-by-one scoring agree within 1e-5).</summary>
+    /// <exception cref="InvalidOperationException">An answer without rows, answer span or tokens (the host then estimates
+    /// one by one, so that the error costs only that answer).</exception>
+    public IReadOnlyList<SampleEstimate> EstimateBatch(IReadOnlyList<EstimationContext> contexts)
+    {
+        ArgumentNullException.ThrowIfNull(contexts);
+        var plans = contexts.Select(Plan).ToList();
+        foreach (var group in plans.Where(p => p.Pass is not null).GroupBy(p => p.Context.Model))
+        {
+            var list = group.ToList();
+            var scores = group.Key.ScoreBatch(list.Select(p => p.Pass!).ToList());
+            for (int i = 0; i < list.Count; i++) list[i].Original = scores[i];
+        }
+        foreach (var plan in plans) Filter(plan);
+        foreach (var group in plans.Where(p => p.Variants.Count > 0).GroupBy(p => p.Context.Model))
+        {
+            var list = group.ToList();
+            var scores = group.Key.ScoreBatch(list.SelectMany(p => p.Variants).ToList());
+            int k = 0;
+            foreach (var plan in list)
+                foreach (var _ in plan.Variants) plan.Factors.Add(plan.FactorsOf(scores[k++].LogProbs));
+        }
+        return plans.Select(Conclude).ToList();
+    }
+
+    /// <summary>One answer between the phases of <see cref="EstimateBatch"/>.</summary>
+    private sealed class UqacPlan
+    {
+        public required EstimationContext Context { get; init; }
+        public required int[] Ends { get; init; }
+        public required int First { get; init; }
+        public required int Last { get; init; }
+        public required List<int> AnswerSources { get; init; }
+        public required IReadOnlyList<ChainEntry> Chain { get; init; }
+        public required List<ChainEntry> NonAnswer { get; init; }
+        /// <summary>The teacher-forced pass over prompt + answer, or null when neither hidden states nor the ensemble need it.</summary>
+        public ScoreRequest? Pass { get; init; }
+        public bool UseHidden { get; init; }
+        public TokenScores? Original { get; set; }
+        public IReadOnlyList<ChainEntry> Kept { get; set; } = [];
+        public Dictionary<string, object?> Details { get; set; } = [];
+        public List<ScoreRequest> Variants { get; } = [];
+        /// <summary>(Σ log p over the kept chain, Σ log p over the answer tokens) of the original, then of each variant.</summary>
+        public List<(double, double)> Factors { get; } = [];
+        public (double LogSeq, double LogAns) FactorsOf(IReadOnlyList<float> logProbs) => (
+            Kept.Sum(e => ChainMath.ClampedLog(logProbs[e.SourceId + 1])),
+            Enumerable.Range(First, Last - First + 1).Sum(i => ChainMath.ClampedLog(logProbs[i])));
+    }
+
+    /// <summary>§1.3–§1.5 for one answer: its answer tokens and attention chain, and the teacher-forced pass it needs.</summary>
+    private UqacPlan Plan(EstimationContext context)
     {
         var reducer = context.Reducer as IReducedAttention
             ?? throw new InvalidOperationException("uqac: no attention rows were captured for this answer (the backend must support attention capture)");
@@ -172,38 +226,51 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         // One teacher-forced pass over prompt + answer serves both the §1.6 hidden states and the §1.7 top-k candidates.
         bool useHidden = settings.UseHiddenStates && context.Model.SupportsFinalHidden;
         bool ensemble = settings.Variant == ChainVariant.EnsMarginal;
-        var originalPass = useHidden || ensemble
-            ? context.Model.Score(new ScoreRequest
-            {
-                Tokens = context.PromptTokens.Concat(tokens).ToArray(), From = n,
-                TopLogProbs = ensemble ? settings.TopAlternatives : 0, CaptureFinalHidden = useHidden,
-            })
-            : null;
+        return new UqacPlan
+        {
+            Context = context, Ends = ends, First = first, Last = last, AnswerSources = answerSources, Chain = chain, NonAnswer = nonAnswer,
+            UseHidden = useHidden,
+            Pass = useHidden || ensemble
+                ? new ScoreRequest
+                {
+                    Tokens = context.PromptTokens.Concat(tokens).ToArray(), From = n,
+                    TopLogProbs = ensemble ? settings.TopAlternatives : 0, CaptureFinalHidden = useHidden,
+                }
+                : null,
+        };
+    }
 
+    /// <summary>§1.6 similarity filtering, the single-pass variants and, for the ensemble, the §1.7 variant requests.</summary>
+    private void Filter(UqacPlan plan)
+    {
+        var context = plan.Context;
+        int n = context.PromptTokens.Count, first = plan.First, last = plan.Last;
         // §1.6 similarity filtering: sim-mean cosine of final hidden states h_{s+1} against the answer tokens' h_a, or the
         // backtracking score when asked or when the backend has no hidden states.
         Func<ChainEntry, double>? similarity = null;
         string similaritySource = "attention";
-        if (useHidden)
+        if (plan.UseHidden)
         {
-            var hidden = originalPass!.FinalHidden
+            var hidden = plan.Original!.FinalHidden
                 ?? throw new InvalidOperationException("uqac: the backend says it supports final hidden states but returned none");
             var answerStates = Enumerable.Range(first, last - first + 1).Select(a => hidden[n + a]).ToList();
             similarity = e => ChainMath.MeanCosine(hidden[n + e.SourceId + 1], answerStates);
             similaritySource = "hidden";
         }
         else if (settings.UseHiddenStates) similaritySource = "attention (the backend has no final hidden states)";
-        var kept = ChainMath.FilterBySimilarity(nonAnswer, similarity, settings.SimilarityTopK, settings.SimilarityThreshold);
+        var kept = ChainMath.FilterBySimilarity(plan.NonAnswer, similarity, settings.SimilarityTopK, settings.SimilarityThreshold);
+        plan.Kept = kept;
 
         // single-pass variants from the answer's own log-probabilities (unscaled model distribution, spec §0)
         var lp = context.Answer.Scores.LogProbs;
         double P(int sourceId) => Math.Exp(ChainMath.ClampedLog(lp[sourceId + 1]));
+        var chain = plan.Chain;
         var attnProbs = chain.Select(e => P(e.SourceId)).ToList();
-        var simProbs = kept.Concat(answerSources.Select(s => new ChainEntry(s, 0))).Select(e => P(e.SourceId)).ToList();
-        var details = new Dictionary<string, object?>
+        var simProbs = kept.Concat(plan.AnswerSources.Select(s => new ChainEntry(s, 0))).Select(e => P(e.SourceId)).ToList();
+        plan.Details = new Dictionary<string, object?>
         {
             ["answer_tokens"] = new[] { first, last },
-            ["token_ends"] = ends,
+            ["token_ends"] = plan.Ends,
             ["chain"] = chain.Select(e => e.SourceId + 1).ToArray(),
             ["chain_scores"] = chain.Select(e => Math.Round(e.Score, 6)).ToArray(),
             ["kept"] = kept.Select(e => e.SourceId + 1).ToArray(),
@@ -213,15 +280,36 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
             ["sim_prod"] = simProbs.Aggregate(1.0, (a, b) => a * b),
             ["sim_mean"] = simProbs.Average(),
         };
+        if (settings.Variant != ChainVariant.EnsMarginal) return;
 
+        // §1.7: the original's factors, then one variant per alternative token (scored in the batch's second call).
+        var scores = plan.Original!;
+        if (scores.TopK is null)
+            throw new InvalidOperationException("uqac: the backend returned no top-k log-probabilities for the teacher-forced pass");
+        plan.Factors.Add(plan.FactorsOf(scores.LogProbs));
+        var original = context.PromptTokens.Concat(context.Answer.Tokens).ToArray();
+        var alternatives = ChainMath.Alternatives(
+            kept.Select(e => (e.SourceId, context.Answer.Tokens[e.SourceId + 1], scores.TopK[e.SourceId + 1])).ToList(),
+            settings.EnsThreshold, settings.EnsK);
+        foreach (var alt in alternatives)
+        {
+            var variant = (int[])original.Clone();
+            variant[n + alt.SourceId + 1] = alt.Token;
+            plan.Variants.Add(new ScoreRequest { Tokens = variant, From = n });
+        }
+    }
+
+    /// <summary>§1.8: the reported confidence of one answer.</summary>
+    private SampleEstimate Conclude(UqacPlan plan)
+    {
+        var details = plan.Details;
         double confidence;
         if (settings.Variant == ChainVariant.EnsMarginal)
         {
-            var (marginal, variants, answerProb) = EnsembleMarginal(context, originalPass!, kept, first, last);
-            details["ens_marginal"] = marginal;
-            details["variants"] = variants;
-            details["p_answer"] = answerProb;
-            confidence = marginal;
+            details["ens_marginal"] = ChainMath.Marginal(plan.Factors);
+            details["variants"] = plan.Factors.Count;
+            details["p_answer"] = Math.Exp(plan.Factors[0].Item2);
+            confidence = (double)details["ens_marginal"]!;
         }
         else
         {
@@ -232,36 +320,6 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         }
         confidence = Math.Clamp(confidence, 0, 1);
         return new SampleEstimate(-confidence, confidence) { Details = details };
-    }
-
-    /// <summary>§1.7–§1.8: the original's teacher-forced pass with top-k scores (<paramref name="scores"/>), one pass per alternative.</summary>
-    private (double Marginal, int Variants, double AnswerProbability) EnsembleMarginal(EstimationContext context, TokenScores scores, IReadOnlyList<ChainEntry> kept, int first, int last)
-    {
-        var model = context.Model;
-        int n = context.PromptTokens.Count;
-        var original = context.PromptTokens.Concat(context.Answer.Tokens).ToArray();
-        if (scores.TopK is null)
-            throw new InvalidOperationException("uqac: the backend returned no top-k log-probabilities for the teacher-forced pass");
-
-        var alternatives = ChainMath.Alternatives(
-            kept.Select(e => (e.SourceId, context.Answer.Tokens[e.SourceId + 1], scores.TopK[e.SourceId + 1])).ToList(),
-            settings.EnsThreshold, settings.EnsK);
-
-        (double LogSeq, double LogAns) Factors(IReadOnlyList<float> logProbs) => (
-            kept.Sum(e => ChainMath.ClampedLog(logProbs[e.SourceId + 1])),
-            Enumerable.Range(first, last - first + 1).Sum(i => ChainMath.ClampedLog(logProbs[i])));
-
-        // One batched call over every variant: they share the prompt and the answer up to the first substituted token,
-        // which the backend computes once (contract 1.3; a backend without batching scores them one by one).
-        var variants = alternatives.Select(alt =>
-        {
-            var variant = (int[])original.Clone();
-            variant[n + alt.SourceId + 1] = alt.Token;
-            return new ScoreRequest { Tokens = variant, From = n };
-        }).ToList();
-        var factors = new List<(double, double)> { Factors(scores.LogProbs) };
-        if (variants.Count > 0) factors.AddRange(model.ScoreBatch(variants).Select(v => Factors(v.LogProbs)));
-        return (ChainMath.Marginal(factors), factors.Count, Math.Exp(factors[0].Item2));
     }
 
     private static string Format(AnswerFormat f) => f switch { AnswerFormat.Boxed => "boxed", AnswerFormat.LastLine => "last-line", _ => "number" };

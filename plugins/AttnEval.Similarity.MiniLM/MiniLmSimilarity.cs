@@ -45,6 +45,29 @@ public sealed class MiniLmSimilarity : ISentenceSimilarity, IDisposable
         return Cosine(e[0], e[1]);
     }
 
+    /// <summary>Cosine similarity of <paramref name="reference"/> to each of <paramref name="others"/>, embedding the texts
+    /// not yet cached in batches of <see cref="BatchSize"/>; element i equals <see cref="Similarity"/>(reference, others[i]).</summary>
+    /// <exception cref="ArgumentNullException">A text is null.</exception>
+    /// <exception cref="ObjectDisposedException">Called after <see cref="Dispose"/>.</exception>
+    public IReadOnlyList<double> Similarities(string reference, IReadOnlyList<string> others)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(others);
+        var result = new double[others.Count];
+        for (int start = 0; start < others.Count; start += BatchSize)
+        {
+            var chunk = others.Skip(start).Take(BatchSize).ToList();
+            foreach (var t in chunk) ArgumentNullException.ThrowIfNull(t, nameof(others));
+            var e = Embed([reference, .. chunk]);
+            for (int i = 0; i < chunk.Count; i++)
+                result[start + i] = string.Equals(reference, chunk[i], StringComparison.Ordinal) ? 1.0 : Cosine(e[0], e[i + 1]);
+        }
+        return result;
+    }
+
+    /// <summary>Texts embedded in one ONNX Runtime call by <see cref="Similarities"/>.</summary>
+    public const int BatchSize = 32;
+
     /// <summary>Embeds texts: one 384-dimensional vector per text (the package's mean-pooled, L2-normalised output).
     /// Texts longer than the model's 256-token window are truncated by the package's tokenizer.</summary>
     /// <exception cref="ObjectDisposedException">Called after <see cref="Dispose"/>.</exception>

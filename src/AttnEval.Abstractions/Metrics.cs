@@ -220,6 +220,18 @@ public interface ISampleEstimator
     /// <summary>Computes the estimate.</summary>
     /// <exception cref="Exception">Any exception costs this sample's value only (recorded as an error).</exception>
     SampleEstimate Estimate(EstimationContext context);
+
+    /// <summary>Estimates of several samples (a batch of questions the host generated together), element i for
+    /// <c>contexts[i]</c>, so that an estimator that calls the model can batch those calls across questions (UQAC scores
+    /// every question's teacher-forced pass in one <see cref="ILanguageModel.ScoreBatch"/>, then every variant in another).
+    /// Must give what <see cref="Estimate"/> gives for each. When it throws, the host calls <see cref="Estimate"/> for each
+    /// sample, so an error costs only its sample's value. The default calls <see cref="Estimate"/> for each. Added in
+    /// contract 1.3.</summary>
+    IReadOnlyList<SampleEstimate> EstimateBatch(IReadOnlyList<EstimationContext> contexts)
+    {
+        ArgumentNullException.ThrowIfNull(contexts);
+        return contexts.Select(Estimate).ToList();
+    }
 }
 
 /// <summary>Sentence similarity (e.g. cosine of sentence embeddings), used by SAR and semantic estimators.</summary>
@@ -229,6 +241,18 @@ public interface ISentenceSimilarity
     string Name { get; }
     /// <summary>Similarity of two texts, in [-1, 1] (cosine) or [0, 1] (probability), stated by the implementation.</summary>
     double Similarity(string a, string b);
+
+    /// <summary>The similarity of <paramref name="reference"/> to each of <paramref name="others"/> (element i equals
+    /// <c>Similarity(reference, others[i])</c>), so that a model can embed them in batches: TokenSAR compares an answer with
+    /// each of its one-token-removed variants (uq-methods §2.1). The default calls <see cref="Similarity"/> for each.
+    /// Added in contract 1.3.</summary>
+    IReadOnlyList<double> Similarities(string reference, IReadOnlyList<string> others)
+    {
+        ArgumentNullException.ThrowIfNull(others);
+        var result = new double[others.Count];
+        for (int i = 0; i < others.Count; i++) result[i] = Similarity(reference, others[i]);
+        return result;
+    }
 }
 
 /// <summary>Inputs of a model-level head analysis.</summary>

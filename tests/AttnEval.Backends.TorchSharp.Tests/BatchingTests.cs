@@ -105,9 +105,9 @@ public sealed class BatchingTests : IDisposable
             v[n + at] = (v[n + at] + 5) % _m.Info.VocabSize;
             requests.Add(new ScoreRequest { Tokens = v, From = n, TopLogProbs = 3 });
         }
-        requests.Add(new ScoreRequest { Tokens = original, From = n, TopLogProbs = 3 });
+        requests.Add(new ScoreRequest { Tokens = original, From = n, TopLogProbs = 3, CaptureFinalHidden = true });
         requests.Add(new ScoreRequest { Tokens = original.Take(n + 5).ToArray(), From = n });
-        requests.Add(new ScoreRequest { Tokens = Prompt(Questions[3]).Skip(1).ToArray(), From = 1 });
+        requests.Add(new ScoreRequest { Tokens = Prompt(Questions[3]).Skip(1).ToArray(), From = 1, CaptureFinalHidden = true });
         requests.Add(new ScoreRequest { Tokens = original.Take(n).ToArray(), From = n });
 
         var singleRec = requests.Select(_ => new FullPatternRecorder()).ToList();
@@ -121,6 +121,14 @@ public sealed class BatchingTests : IDisposable
                 for (int t = 0; t < top.Count; t++)
                     batched[i].TopK![t].Select(x => x.Token).Should().Equal(top[t].Select(x => x.Token), $"request {i} top-k at {t}");
             SameRows(batchRec[i], singleRec[i], $"request {i}");
+            if (requests[i].CaptureFinalHidden)
+            {
+                batched[i].FinalHidden.Should().HaveCount(requests[i].Tokens.Count, "a hidden state for every position, prefix included");
+                for (int p = 0; p < single[i].FinalHidden!.Count; p++)
+                    for (int k = 0; k < _m.Info.DModel; k++)
+                        batched[i].FinalHidden![p][k].Should().BeApproximately(single[i].FinalHidden![p][k], 1e-4f, $"request {i}, hidden state of position {p}");
+            }
+            else batched[i].FinalHidden.Should().BeNull();
         }
         batched[^1].Tokens.Should().BeEmpty();
     }

@@ -54,9 +54,13 @@ public sealed class ValidateAndListTests
         var (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["list", .. AttnEvalProcess.PluginArgs()]);
         code.Should().Be(0);
         var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
-        rows.Should().OnlyContain(r => r.Length == 5);
+        rows.Should().OnlyContain(r => r.Length == 6);
         rows.Should().ContainSingle(r => r[0] == "msp" && r[1] == "sample-estimator" && r[2] == "baselines"
-                                         && r[4] == Path.Combine(AttnEvalProcess.Plugins, "AttnEval.Metrics.Baselines"));
+                                         && r[4] == Path.Combine(AttnEvalProcess.Plugins, "AttnEval.Metrics.Baselines") && r[5] == "none (answer log-probs)");
+        // What each estimator adds to generation, from what it needs.
+        rows.Should().ContainSingle(r => r[0] == "uqac" && r[5] == "attention rows + extra forward passes");
+        rows.Should().ContainSingle(r => r[0] == "sar" && r[5] == "sampled answers + sentence similarity");
+        rows.Should().ContainSingle(r => r[0] == "numeric-final-answer" && r[5] == "");
         rows.Should().ContainSingle(r => r[0] == "numeric-final-answer" && r[1] == "judge");
         rows.Should().ContainSingle(r => r[0] == "fake" && r[1] == "backend");
     }

@@ -77,6 +77,9 @@ public sealed class SarTests
         var calls = new List<(string, string)>();
         var sim = Substitute.For<ISentenceSimilarity>();
         sim.Similarity(Arg.Any<string>(), Arg.Any<string>()).Returns(c => { calls.Add((c.ArgAt<string>(0), c.ArgAt<string>(1))); return 0.5; });
+        // A substitute does not run the contract's default Similarities (one Similarity per text): configure it so.
+        sim.Similarities(Arg.Any<string>(), Arg.Any<IReadOnlyList<string>>())
+            .Returns(c => c.ArgAt<IReadOnlyList<string>>(1).Select(o => sim.Similarity(c.ArgAt<string>(0), o)).ToList());
         var tok = WordTokenizer();
         var g = SarEstimatorBase.TokenSimilarities(tok, [20, 20, 1], "Q", prefix: true, sim);
         g.Should().Equal(0.5, 0.5, 1.0);
@@ -151,6 +154,9 @@ public sealed class SarTests
                 table[("Q " + texts[a], "Q " + texts[b])] = G(a, b);
         var sim = Substitute.For<ISentenceSimilarity>();
         sim.Similarity(Arg.Any<string>(), Arg.Any<string>()).Returns(c => table[(c.ArgAt<string>(0), c.ArgAt<string>(1))]);
+        // A substitute does not run the contract's default Similarities (one Similarity per text): configure it so.
+        sim.Similarities(Arg.Any<string>(), Arg.Any<IReadOnlyList<string>>())
+            .Returns(c => c.ArgAt<IReadOnlyList<string>>(1).Select(o => sim.Similarity(c.ArgAt<string>(0), o)).ToList());
 
         var model = Substitute.For<ILanguageModel>();
         var tok = WordTokenizer();

@@ -166,7 +166,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         return Scores(request, logits.narrow(0, request.From - 1, m), ids[0].narrow(0, request.From, m), m, hidden);
     }
 
-    /// <summary>Requests without interventions or final hidden states are scored together: the prefix all of them share (up
+    /// <summary>Requests without interventions are scored together: the prefix all of them share (up
     /// to the first scored position) in one pass, then the rest of every request in one right-padded batch over a copy of
     /// that prefix's KV cache (padding sits in every real row's causal future, so no mask is needed and none reaches a
     /// reducer). Batches are cut so their logits stay under <see cref="BatchLogitBudgetBytes"/>. Other requests go through
@@ -184,7 +184,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         var batchable = new List<int>();
         for (int i = 0; i < requests.Count; i++)
         {
-            if (requests[i].Interventions.Count > 0 || requests[i].CaptureFinalHidden) results[i] = Score(requests[i], cancellationToken);
+            if (requests[i].Interventions.Count > 0) results[i] = Score(requests[i], cancellationToken);
             else batchable.Add(i);
         }
         // Cut into batches whose suffix logits fit the budget (longest first keeps padding low).
@@ -202,8 +202,8 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         return results;
     }
 
-    /// <summary>Bytes of float32 logits one batched scoring pass may hold (<see cref="ScoreBatch"/> cuts larger batches); 256 MiB.</summary>
-    internal long BatchLogitBudgetBytes { get; set; } = 256L << 20;
+    /// <summary>Bytes of float32 logits one batched scoring pass may hold (<see cref="ScoreBatch"/> cuts larger batches; its log-softmax and entropy take about twice that again); 128 MiB.</summary>
+    internal long BatchLogitBudgetBytes { get; set; } = 128L << 20;
 
     private TokenScores[] ScoreShared(IReadOnlyList<ScoreRequest> requests, CancellationToken cancellationToken)
     {
@@ -220,14 +220,18 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         using var cache = new KvCache(Info.Layers, c + sMax);
+        bool hidden = requests.Any(r => r.CaptureFinalHidden);
+        int d = _decoder.DModel;
         Tensor? prefixLast = null;                                                              // [V]: prediction of token c
+        float[]? prefixHidden = null;                                                           // [c × d]
         if (c > 0)
         {
             var prefixRoute = new RowRoute(Info.Layers, requests.SelectMany(r => r.Captures), 0);
-            var prefixControl = CallControl.CreateRouted(Info, [prefixRoute], []);
+            var prefixControl = CallControl.CreateRouted(Info, [prefixRoute], [], hidden);
             if (prefixControl is not null) prefixControl.BlockBudgetBytes = BlockBudgetBytes;
             var prefixIds = tensor(requests[0].Tokens.Take(c).Select(x => (long)x).ToArray(), [1, c], device: _device);
             prefixLast = _decoder.Logits(prefixIds, null, null, cache, prefixControl)[0, c - 1];
+            prefixHidden = prefixControl?.FinalHidden;
             cache.Expand(b);
         }
         var flat = new long[b * sMax];
@@ -235,20 +239,65 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             for (int t = c; t < requests[i].Tokens.Count; t++) flat[i * sMax + t - c] = requests[i].Tokens[t];
         var ids = tensor(flat, [b, sMax], device: _device);
         var routes = requests.Select(r => new RowRoute(Info.Layers, r.Captures, 0, 0, r.Tokens.Count)).ToArray();
-        var control = CallControl.CreateRouted(Info, routes, []);
+        var control = CallControl.CreateRouted(Info, routes, [], hidden);
         if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
         var logits = _decoder.Logits(ids, null, null, c > 0 ? cache : null, control);          // [B, S, V]
+        // Every row's log-probabilities, entropies and top-k in a few whole-batch operations (not a few per request):
+        // suffix position p of row i predicts the token at absolute position c + p + 1; the prefix's last position
+        // predicts each row's token c.
+        var targets = new long[b * sMax];
+        var atC = new long[b];
+        for (int i = 0; i < b; i++)
+        {
+            var toks = requests[i].Tokens;
+            atC[i] = toks[c];
+            for (int p = 0; c + p + 1 < toks.Count; p++) targets[i * sMax + p] = toks[c + p + 1];
+        }
+        var logp = nn.functional.log_softmax(logits, -1);                                       // [B, S, V]
+        var chosen = logp.gather(2, tensor(targets, [b, sMax], device: _device).unsqueeze(2)).squeeze(2).cpu().data<float>().ToArray();
+        var ent = (-(logp.exp() * logp.clamp_min(-1e30)).sum(-1)).cpu().data<float>().ToArray();  // [B × S]
+        int kk = Math.Min(requests.Max(r => r.TopLogProbs), Info.VocabSize);
+        float[]? topV = null; long[]? topI = null;
+        if (kk > 0) { var (tv, ti) = logp.topk(kk, -1); topV = tv.cpu().data<float>().ToArray(); topI = ti.cpu().data<long>().ToArray(); }
+        float[]? pChosen = null, pEnt = null, pTopV = null; long[]? pTopI = null;
+        if (c > 0)
+        {
+            var pl = nn.functional.log_softmax(prefixLast!, -1);                                // [V]
+            pChosen = pl.index_select(0, tensor(atC, device: _device)).cpu().data<float>().ToArray();
+            pEnt = [(-(pl.exp() * pl.clamp_min(-1e30)).sum()).item<float>()];
+            if (kk > 0) { var (tv, ti) = pl.topk(kk, -1); pTopV = tv.cpu().data<float>().ToArray(); pTopI = ti.cpu().data<long>().ToArray(); }
+        }
+
         var results = new TokenScores[b];
         for (int i = 0; i < b; i++)
         {
             var r = requests[i];
-            int t = r.Tokens.Count, m = t - r.From;
-            if (m == 0) { results[i] = new TokenScores([], [], [], r.TopLogProbs > 0 ? [] : null); continue; }
-            // Position p predicts token p+1; positions From−1 .. T−2, the first possibly the prefix's last.
-            var rows = logits[i].narrow(0, Math.Max(0, r.From - 1 - c), t - 1 - Math.Max(c, r.From - 1));
-            var span = r.From - 1 < c ? cat([prefixLast!.unsqueeze(0), rows], 0) : rows;         // [m, V]
-            var targets = tensor(r.Tokens.Skip(r.From).Select(x => (long)x).ToArray(), device: _device);
-            results[i] = Scores(r, span, targets, m);
+            int t = r.Tokens.Count;
+            // Hidden states of every position: the prefix's, then this row's suffix up to its own length.
+            IReadOnlyList<float[]>? rowHidden = r.CaptureFinalHidden
+                ? Enumerable.Range(0, t).Select(p => p < c
+                    ? prefixHidden!.AsSpan(p * d, d).ToArray()
+                    : control!.FinalHidden!.AsSpan((int)(((long)i * sMax + p - c) * d), d).ToArray()).ToList()
+                : null;
+            var lps = new List<float>(t - r.From);
+            var ents = new List<float>(t - r.From);
+            var tops = r.TopLogProbs > 0 ? new List<IReadOnlyList<TokenLogProb>>(t - r.From) : null;
+            int k = Math.Min(r.TopLogProbs, Info.VocabSize);
+            for (int p = r.From - 1; p <= t - 2; p++)                                           // position p predicts token p + 1
+            {
+                if (p == c - 1)
+                {
+                    lps.Add(pChosen![i]); ents.Add(pEnt![0]);
+                    tops?.Add(Enumerable.Range(0, k).Select(j => new TokenLogProb((int)pTopI![j], pTopV![j])).ToList());
+                }
+                else
+                {
+                    int at = i * sMax + p - c;
+                    lps.Add(chosen[at]); ents.Add(ent[at]);
+                    tops?.Add(Enumerable.Range(0, k).Select(j => new TokenLogProb((int)topI![(long)at * kk + j], topV![(long)at * kk + j])).ToList());
+                }
+            }
+            results[i] = new TokenScores(r.Tokens.Skip(r.From).ToList(), lps, ents, tops) { FinalHidden = rowHidden };
         }
         return results;
     }

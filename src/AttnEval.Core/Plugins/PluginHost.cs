@@ -16,7 +16,10 @@ public sealed record PluginInfo(string Name, string Version, string Folder, IRea
 /// <param name="Name">Name used in recipes.</param>
 /// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c>, <c>agent-evaluation</c>, <c>judge</c> or <c>similarity</c>.</param>
 /// <param name="Description">One line.</param>
-public sealed record PluginExport(string Name, string Kind, string Description);
+/// <param name="Cost">For a sample estimator with its default options, what it adds to greedy generation, from its
+/// <see cref="MetricNeeds"/> (e.g. <c>attention rows + extra forward passes</c>); each run measures it as
+/// <c>summary.json</c> <c>cost</c>. Empty for other kinds.</param>
+public sealed record PluginExport(string Name, string Kind, string Description, string Cost = "");
 
 /// <summary>A plugin folder that could not be loaded; the other plugins still load.</summary>
 /// <param name="Folder">Full path of the folder.</param>
@@ -203,7 +206,7 @@ public sealed class PluginHost : IDisposable
     private static PluginExport? Describe(object? instance) => instance switch
     {
         IModelBackend b => new PluginExport(b.Name, "backend", ""),
-        ISampleEstimatorFactory m => new PluginExport(m.Name, "sample-estimator", m.Description),
+        ISampleEstimatorFactory m => new PluginExport(m.Name, "sample-estimator", m.Description, CostOf(m)),
         IHeadAnalysisFactory m => new PluginExport(m.Name, "head-analysis", m.Description),
         IDataScorerFactory m => new PluginExport(m.Name, "data-scorer", m.Description),
         IAgentEvaluationFactory m => new PluginExport(m.Name, "agent-evaluation", m.Description),
@@ -211,6 +214,21 @@ public sealed class PluginHost : IDisposable
         ISentenceSimilarity s => new PluginExport(s.Name, "similarity", "sentence similarity for estimators that need one (SAR, semantic estimators)"),
         _ => null,
     };
+
+    /// <summary>What an estimator adds to greedy generation, read from the <see cref="MetricNeeds"/> of an instance with default
+    /// options ("needs options" when it has required ones).</summary>
+    internal static string CostOf(ISampleEstimatorFactory factory)
+    {
+        MetricNeeds needs;
+        try { needs = factory.Create(new OptionValues(factory.Options.ToDictionary(o => o.Key, o => o.Default))).Needs; }
+        catch (Exception) { return "needs options"; }   // required options without defaults (or a plugin that refuses them)
+        var parts = new List<string>();
+        if (needs.HasFlag(MetricNeeds.AttentionRows)) parts.Add("attention rows");
+        if (needs.HasFlag(MetricNeeds.SampledAnswers)) parts.Add("sampled answers");
+        if (needs.HasFlag(MetricNeeds.SentenceSimilarity)) parts.Add("sentence similarity");
+        if (needs.HasFlag(MetricNeeds.ModelCalls)) parts.Add("extra forward passes");
+        return parts.Count == 0 ? "none (answer log-probs)" : string.Join(" + ", parts);
+    }
 
     private bool Fail(string folder, string message)
     {

@@ -178,8 +178,18 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             double sampleSeconds = Batched(model, live, Sampling, (item, r) => item.Sampled = r.Sequences, ct);
             foreach (var item in live) item.Seconds["samples"] = Math.Round(sampleSeconds / Math.Max(1, live.Count), 6);
         }
-        foreach (var item in items.Where(i => !i.Failed))
-            Finish(item, model, estimators, judge, similarity);
+        var done = items.Where(i => !i.Failed).ToList();
+        foreach (var item in done) Describe(item, judge);
+        var values = done.Select(_ => new JsonObject()).ToList();
+        var seconds = done.Select(_ => new JsonObject()).ToList();
+        for (int e = 0; e < estimators.Count; e++)
+            Estimate(e, estimators[e], done, model, similarity, values, seconds);
+        for (int j = 0; j < done.Count; j++)
+        {
+            done[j].Record["metrics"] = values[j];
+            done[j].Seconds["metrics"] = seconds[j];
+            if (done[j].Record["errors"] is JsonObject { Count: 0 }) done[j].Record.Remove("errors");
+        }
         return items.Select(i => (i.Record, i.Seconds)).ToList();
     }
 
@@ -207,68 +217,89 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         return sw.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Judges one generated question and runs every estimator on it, timing each (<c>seconds.metrics</c>: the
-    /// estimator's own work plus the time its attention reducer spent receiving rows during generation).</summary>
-    private static void Finish(Pending item, ILanguageModel model, IReadOnlyList<(string Name, ISampleEstimator Estimator)> estimators,
-        ICorrectnessJudge? judge, ISentenceSimilarity? similarity)
+    /// <summary>Writes a generated question's answer fields and the judge's verdict into its record (an <c>errors</c>
+    /// object is opened for the estimators; the judge's own failure is its first entry).</summary>
+    private static void Describe(Pending item, ICorrectnessJudge? judge)
     {
         var rec = item.Record;
         var answer = item.Answer!;
-        var sample = item.Sample;
-        try
+        rec["prompt"] = item.Prompt;
+        rec["prompt_tokens"] = item.Tokens.Count;
+        rec["answer"] = answer.Text;
+        rec["answer_tokens"] = answer.Tokens.Count;
+        rec["finish"] = answer.Finish.ToString();
+        if (item.Sampled.Count > 0) rec["sampled_answers"] = new JsonArray(item.Sampled.Select(s => (JsonNode?)s.Text).ToArray());
+        var errors = new JsonObject();
+        if (judge is not null)
         {
-            rec["prompt"] = item.Prompt;
-            rec["prompt_tokens"] = item.Tokens.Count;
-            rec["answer"] = answer.Text;
-            rec["answer_tokens"] = answer.Tokens.Count;
-            rec["finish"] = answer.Finish.ToString();
-            if (item.Sampled.Count > 0) rec["sampled_answers"] = new JsonArray(item.Sampled.Select(s => (JsonNode?)s.Text).ToArray());
-
-            var errors = new JsonObject();
-            if (judge is not null)
+            try
             {
-                try
-                {
-                    var v = judge.Judge(answer.Text, sample);
-                    rec["correct"] = v.Correct;
-                    rec["judge"] = new JsonObject { ["score"] = v.Score, ["extracted"] = v.Extracted, ["expected"] = v.Expected };
-                }
-                catch (Exception e) when (e is not OperationCanceledException) { errors["judge"] = RunSetup.Describe(e); }
+                var v = judge.Judge(answer.Text, item.Sample);
+                rec["correct"] = v.Correct;
+                rec["judge"] = new JsonObject { ["score"] = v.Score, ["extracted"] = v.Extracted, ["expected"] = v.Expected };
             }
-
-            var values = new JsonObject();
-            var seconds = new JsonObject();
-            for (int i = 0; i < estimators.Count; i++)
-            {
-                var (name, estimator) = estimators[i];
-                var sw = System.Diagnostics.Stopwatch.StartNew();
-                try
-                {
-                    var est = estimator.Estimate(new EstimationContext
-                    {
-                        Model = model, Sample = sample, Prompt = item.Prompt, PromptTokens = item.Tokens, Answer = answer,
-                        SampledAnswers = item.Sampled, Reducer = item.Reducers.Length > i ? item.Reducers[i] : null,
-                        Similarity = estimator.Needs.HasFlag(MetricNeeds.SentenceSimilarity) ? similarity : null,
-                    });
-                    if (!double.IsFinite(est.Uncertainty)) throw new InvalidOperationException($"returned a non-finite uncertainty ({est.Uncertainty})");
-                    if (est.Confidence is { } c && !(c >= 0 && c <= 1)) throw new InvalidOperationException($"returned a confidence outside [0, 1] ({c})");
-                    var node = new JsonObject { ["uncertainty"] = est.Uncertainty };
-                    if (est.Confidence is { } conf) node["confidence"] = conf;
-                    if (est.Details is { Count: > 0 } d) node["details"] = JsonSerializerHelpers.ToNode(d);
-                    values[name] = node;
-                }
-                catch (Exception e) when (e is not OperationCanceledException) { errors[name] = RunSetup.Describe(e); }
-                double capture = item.Timed.Length > i && item.Timed[i] is { } t ? t.Seconds : 0;
-                seconds[name] = Math.Round(sw.Elapsed.TotalSeconds + capture, 6);
-            }
-            rec["metrics"] = values;
-            item.Seconds["metrics"] = seconds;
-            if (errors.Count > 0) rec["errors"] = errors;
+            catch (Exception e) when (e is not OperationCanceledException) { errors["judge"] = RunSetup.Describe(e); }
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        rec["errors"] = errors;
+    }
+
+    /// <summary>Runs estimator <paramref name="e"/> on every question of the batch: one <see cref="ISampleEstimator.EstimateBatch"/>
+    /// call, or, when it throws, <see cref="ISampleEstimator.Estimate"/> per question so that an error costs only its
+    /// question's value. Seconds per question: its share of the estimator's time, plus the time its reducer spent on rows.</summary>
+    private static void Estimate(int e, (string Name, ISampleEstimator Estimator) est, List<Pending> items, ILanguageModel model,
+        ISentenceSimilarity? similarity, List<JsonObject> values, List<JsonObject> seconds)
+    {
+        var (name, estimator) = est;
+        var contexts = items.Select(item => new EstimationContext
         {
-            rec["error"] = RunSetup.Describe(e);
+            Model = model, Sample = item.Sample, Prompt = item.Prompt, PromptTokens = item.Tokens, Answer = item.Answer!,
+            SampledAnswers = item.Sampled, Reducer = item.Reducers.Length > e ? item.Reducers[e] : null,
+            Similarity = estimator.Needs.HasFlag(MetricNeeds.SentenceSimilarity) ? similarity : null,
+        }).ToList();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var own = new double[items.Count];
+        IReadOnlyList<SampleEstimate>? batch = null;
+        if (items.Count > 1)
+        {
+            try { batch = estimator.EstimateBatch(contexts); }
+            catch (Exception ex) when (ex is not OperationCanceledException) { batch = null; }
         }
+        if (batch is not null && batch.Count == items.Count)
+        {
+            for (int j = 0; j < items.Count; j++) Keep(j, batch[j]);
+            Array.Fill(own, sw.Elapsed.TotalSeconds / items.Count);
+        }
+        else
+        {
+            // One question, or a batch call that failed (or answered for the wrong number of questions): one by one.
+            for (int j = 0; j < items.Count; j++)
+            {
+                var one = System.Diagnostics.Stopwatch.StartNew();
+                try { Keep(j, estimator.Estimate(contexts[j])); }
+                catch (Exception ex1) when (ex1 is not OperationCanceledException) { Fail(j, ex1); }
+                own[j] = one.Elapsed.TotalSeconds;
+            }
+        }
+        for (int j = 0; j < items.Count; j++)
+        {
+            double capture = items[j].Timed.Length > e && items[j].Timed[e] is { } t ? t.Seconds : 0;
+            seconds[j][name] = Math.Round(own[j] + capture, 6);
+        }
+
+        void Keep(int j, SampleEstimate estimate)
+        {
+            try
+            {
+                if (!double.IsFinite(estimate.Uncertainty)) throw new InvalidOperationException($"returned a non-finite uncertainty ({estimate.Uncertainty})");
+                if (estimate.Confidence is { } c && !(c >= 0 && c <= 1)) throw new InvalidOperationException($"returned a confidence outside [0, 1] ({c})");
+                var node = new JsonObject { ["uncertainty"] = estimate.Uncertainty };
+                if (estimate.Confidence is { } conf) node["confidence"] = conf;
+                if (estimate.Details is { Count: > 0 } d) node["details"] = JsonSerializerHelpers.ToNode(d);
+                values[j][name] = node;
+            }
+            catch (InvalidOperationException ex) { Fail(j, ex); }
+        }
+        void Fail(int j, Exception ex) => items[j].Record["errors"]![name] = RunSetup.Describe(ex);
     }
 
     /// <summary>Passes rows on to an estimator's reducer and adds up the time it spends on them.</summary>

@@ -33,13 +33,14 @@ internal sealed class CallControl
     /// <summary>Copy the final normalised hidden states of sequence 0 into <see cref="FinalHidden"/>.</summary>
     public bool WantFinalHidden { get; private init; }
 
-    /// <summary>The final normalised hidden states of sequence 0, <c>[T × d_model]</c> row-major, after a forward that wanted them.</summary>
+    /// <summary>The final normalised hidden states of every batch row, <c>[B × T × d_model]</c> row-major (float32), after a
+    /// forward that wanted them; row 0 first.</summary>
     public float[]? FinalHidden { get; private set; }
 
     /// <summary>Keeps <paramref name="h"/> (<c>[B, T, d]</c>, after the final norm) when <see cref="WantFinalHidden"/>.</summary>
     public void OfferFinalHidden(global::TorchSharp.torch.Tensor h)
     {
-        if (WantFinalHidden) FinalHidden = h[0].to(global::TorchSharp.torch.ScalarType.Float32).cpu().data<float>().ToArray();
+        if (WantFinalHidden) FinalHidden = h.to(global::TorchSharp.torch.ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
     }
 
     /// <summary>Reusable managed buffer for capture copies.</summary>
@@ -88,12 +89,12 @@ internal sealed class CallControl
     /// Null when nothing is asked.</summary>
     /// <exception cref="NotSupportedException">An unknown intervention type.</exception>
     /// <exception cref="ArgumentException">A head or layer out of range, or a bad parameter.</exception>
-    public static CallControl? CreateRouted(ModelInfo info, IReadOnlyList<RowRoute> routes, IReadOnlyList<HeadIntervention> interventions)
+    public static CallControl? CreateRouted(ModelInfo info, IReadOnlyList<RowRoute> routes, IReadOnlyList<HeadIntervention> interventions, bool finalHidden = false)
     {
         var c = Create(info, [], interventions);
-        if (c is null && routes.All(r => r.IsEmpty)) return null;
+        if (c is null && routes.All(r => r.IsEmpty) && !finalHidden) return null;
         c ??= new CallControl(info.Layers);
-        return new CallControl(info.Layers, c._interventions) { Routes = routes.ToArray() };
+        return new CallControl(info.Layers, c._interventions) { Routes = routes.ToArray(), WantFinalHidden = finalHidden };
     }
 
     private CallControl(int layers, List<HeadIntervention>?[] interventions) : this(layers) => _interventions = interventions;
