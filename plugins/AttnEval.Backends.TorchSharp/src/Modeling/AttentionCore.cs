@@ -39,9 +39,9 @@ internal static class AttentionCore
     {
         var interventions = control.Interventions(layer);
         var reducers = control.Reducers(layer);
-        var qf = q.to(ScalarType.Float32);
-        var kf = k.to(ScalarType.Float32).transpose(2, 3);                    // [B, H, D, Tk]
-        var vf = v.to(ScalarType.Float32);
+        var qf = AsFloat32(q);
+        var kf = AsFloat32(k).transpose(2, 3);                                // [B, H, D, Tk]
+        var vf = AsFloat32(v);
 
         // q interventions: q_h ← ε·q_h (RoPE is linear, so before or after it is the same), on the rows at or after FromPosition.
         var qScale = Factors(interventions, iv => iv is ScaleQuery sq ? (float)sq.Epsilon : null, h, past, tq);
@@ -54,26 +54,42 @@ internal static class AttentionCore
         {
             using var scope = NewDisposeScope();
             long c = Math.Min(chunk, tq - q0);
-            var scores = qf.narrow(2, q0, c).matmul(kf) * scale;                           // [B, H, c, Tk]
-            var allowed = CausalAllowed(past, q0, c, tk, q.device);                        // [c, Tk] bool
-            if (mask is not null)
+            var scores = (c == tq ? qf : qf.narrow(2, q0, c)).matmul(kf).mul_(scale);       // [B, H, c, Tk]
+            Tensor allowed;
+            if (c == 1 && past + q0 == tk - 1 && mask is { dtype: ScalarType.Bool } && interventions.Count == 0)
             {
-                var m = RowSlice(mask, q0, c, tq);
-                if (m.dtype == ScalarType.Bool) allowed = allowed.logical_and(m);
-                else scores = scores + m.to(ScalarType.Float32);
+                // A decode step: its one query sees every cached key, so only the extra (padding) mask applies.
+                allowed = RowSlice(mask, q0, c, tq);
+                scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
             }
-            scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+            else if (c == 1 && past + q0 == tk - 1 && mask is null)
+            {
+                allowed = ones(c, tk, ScalarType.Bool, q.device);
+            }
+            else
+            {
+                allowed = CausalAllowed(past, q0, c, tk, q.device);                        // [c, Tk] bool
+                if (mask is not null)
+                {
+                    var m = RowSlice(mask, q0, c, tq);
+                    if (m.dtype == ScalarType.Bool) allowed = allowed.logical_and(m);
+                    else scores = scores + m.to(ScalarType.Float32);
+                }
+                scores = scores.masked_fill(allowed.logical_not(), double.NegativeInfinity);
+            }
             var w = nn.functional.softmax(scores, -1);                                      // [B, H, c, Tk] float32
-            w = ApplyPatternInterventions(w, allowed, interventions, h, tk, past + q0, q.device);
+            if (interventions.Count > 0) w = ApplyPatternInterventions(w, allowed, interventions, h, tk, past + q0, q.device);
             if (control.Routes is not null) DeliverRouted(w, control, layer, past + (int)q0);
             else if (reducers.Count > 0) Deliver(w, reducers, control, layer, past + (int)q0);
             var z = w.matmul(vf);                                                           // [B, H, c, D]
             outputs.Add(z.MoveToOuterDisposeScope());
         }
         var zAll = outputs.Count == 1 ? outputs[0] : cat(outputs, 2);                       // [B, H, Tq, D]
-        zAll = ApplyOutputInterventions(zAll, interventions, h, d, past, q.device);
-        return zAll.to(q.dtype);
+        if (interventions.Count > 0) zAll = ApplyOutputInterventions(zAll, interventions, h, d, past, q.device);
+        return zAll.dtype == q.dtype ? zAll : zAll.to(q.dtype);
     }
+
+    private static Tensor AsFloat32(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
 
     /// <summary>allowed[i, j] = key j ≤ query position past + q0 + i, <c>[c, Tk]</c>.</summary>
     private static Tensor CausalAllowed(int past, long q0, long c, long tk, Device device) =>
