@@ -184,14 +184,21 @@ internal static class AttentionCore
         return z;
     }
 
-    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> to the managed buffer and hands one block per sequence to each reducer.</summary>
-    private static void Deliver(Tensor w, IReadOnlyList<IAttentionRowReducer> reducers, CallControl control, int layer, int queryStart)
+    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> into the control's managed buffer; returns its shape and the
+    /// floats per batch row.</summary>
+    private static (long B, long H, long C, long Tk, int PerRow) CopyRows(Tensor w, CallControl control)
     {
         long b = w.shape[0], h = w.shape[1], c = w.shape[2], tk = w.shape[3];
         long n = b * h * c * tk;
         if (control.Buffer.Length < n) control.Buffer = new float[n];
         using (var cpuRows = w.cpu().contiguous()) cpuRows.data<float>().CopyTo(control.Buffer);
-        int per = (int)(h * c * tk);
+        return (b, h, c, tk, (int)(h * c * tk));
+    }
+
+    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> to the managed buffer and hands one block per sequence to each reducer.</summary>
+    private static void Deliver(Tensor w, IReadOnlyList<IAttentionRowReducer> reducers, CallControl control, int layer, int queryStart)
+    {
+        var (b, h, c, tk, per) = CopyRows(w, control);
         for (int s = 0; s < b; s++)
         {
             if (control.Finished is { } done && s < done.Length && done[s]) continue;
@@ -206,11 +213,7 @@ internal static class AttentionCore
     /// rows carry no weight on cut keys (padding before the request is masked; padding after it is in the causal future).</summary>
     private static void DeliverRouted(Tensor w, CallControl control, int layer, int queryStart)
     {
-        long b = w.shape[0], h = w.shape[1], c = w.shape[2], tk = w.shape[3];
-        long n = b * h * c * tk;
-        if (control.Buffer.Length < n) control.Buffer = new float[n];
-        using (var cpuRows = w.cpu().contiguous()) cpuRows.data<float>().CopyTo(control.Buffer);
-        int per = (int)(h * c * tk);
+        var (b, h, c, tk, per) = CopyRows(w, control);
         for (int s = 0; s < b; s++)
         {
             var route = control.Routes![s];
