@@ -68,6 +68,24 @@ public sealed class BatchingTests : IDisposable
         single.Should().OnlyContain(s => s.Sequences[0].Scores.LogProbs.All(float.IsFinite));
     }
 
+    [SkippableFact]
+    public void Batched_greedy_generation_with_grouped_query_attention_equals_one_at_a_time()
+    {
+        // stories260K (../shared/data): 8 query heads over 4 KV heads, a llama2.c checkpoint.
+        using var m = Stories260KTests.Load();
+        int[] text = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267];
+        var prompts = new[] { 3, 11, 7, 20 }.Select(n => (IReadOnlyList<int>)text.Take(n).ToArray()).ToList();
+        var singleRec = prompts.Select(_ => new FullPatternRecorder()).ToList();
+        var batchRec = prompts.Select(_ => new FullPatternRecorder()).ToList();
+        var single = prompts.Select((p, i) => m.Generate(new GenerationRequest { PromptTokens = p, MaxNewTokens = 24, Captures = [singleRec[i]] })).ToList();
+        var batched = m.GenerateBatch(prompts.Select((p, i) => new GenerationRequest { PromptTokens = p, MaxNewTokens = 24, Captures = [batchRec[i]] }).ToList());
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            SameScores(batched[i].Sequences[0].Scores, single[i].Sequences[0].Scores, $"prompt {i}");
+            SameRows(batchRec[i], singleRec[i], $"prompt {i}");
+        }
+    }
+
     [Fact]
     public void Batched_sampling_keeps_each_request_s_seeds_and_is_reproducible()
     {
