@@ -32,8 +32,14 @@ internal static class Cli
         var validate = new Command("validate", "Check recipes (keys, types, ranges, files, plugin names) without loading a model or writing anything") { recipes, validateSet };
         validate.SetAction(r => Commands.Validate(r.GetValue(recipes)!, r.GetValue(validateSet) ?? [], r.GetValue(plugins)));
 
-        var list = new Command("list", "List installed plugins and what they export (name, kind, version, folder)");
-        list.SetAction(r => Commands.List(r.GetValue(plugins)));
+        var listJson = new Option<bool>("--json") { Description = "One JSON array instead of a table" };
+        var list = new Command("list", "List every installed part: name, kind, plugin, version, folder, what it adds to generation, description") { listJson };
+        list.SetAction(r => Commands.List(r.GetValue(plugins), r.GetValue(listJson)));
+
+        var partName = new Argument<string>("name") { Description = "A part's name, as in recipes (e.g. uqac, torchsharp, numeric-final-answer)" };
+        var describeJson = new Option<bool>("--json") { Description = "One JSON object instead of text" };
+        var describe = new Command("describe", "Show one installed part: its description, what it adds to generation, and every option (type, default, range, meaning)") { partName, describeJson };
+        describe.SetAction(r => Commands.Describe(r.GetValue(partName)!, r.GetValue(plugins), r.GetValue(describeJson)));
 
         var runDir = new Argument<string>("run-dir") { Description = "A run folder" };
         var report = new Command("report", "Re-render report.html from a run folder's summary.json and samples.jsonl") { runDir };
@@ -56,7 +62,7 @@ internal static class Cli
 
         var root = new RootCommand("attneval — read a language model's attention to judge its answers and its parts")
         {
-            run, validate, list, report, bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(), TokenizeCommand.Build(),
+            run, validate, list, describe, report, bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(), TokenizeCommand.Build(),
         };
         root.Options.Add(plugins);
         root.SetAction(_ => Help(root));

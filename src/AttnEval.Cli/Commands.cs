@@ -125,22 +125,6 @@ internal static partial class Commands
         return bad == 0 ? Cli.Ok : Cli.BadInput;
     }
 
-    public static int List(string[]? pluginDirs)
-    {
-        using var host = LoadHost(pluginDirs, quiet: true);
-        var table = new Table().AddColumns("name", "kind", "plugin", "version", "folder", "adds to generation");
-        foreach (var p in host.Plugins)
-            foreach (var x in p.Exports.OrderBy(x => x.Kind).ThenBy(x => x.Name))
-                table.AddRow(Markup.Escape(x.Name), x.Kind, Markup.Escape(p.Name), Markup.Escape(p.Version), Markup.Escape(p.Folder), Markup.Escape(x.Cost));
-        if (ConsoleObserver.Interactive) AnsiConsole.Write(table);
-        else
-            foreach (var p in host.Plugins)
-                foreach (var x in p.Exports.OrderBy(x => x.Kind).ThenBy(x => x.Name))
-                    Console.WriteLine($"{x.Name}\t{x.Kind}\t{p.Name}\t{p.Version}\t{p.Folder}\t{x.Cost}");
-        foreach (var e in host.Errors) Console.Error.WriteLine($"attneval: plugin {e}");
-        return Cli.Ok;
-    }
-
     public static int Report(string runDir)
     {
         try

@@ -54,7 +54,9 @@ public sealed class ValidateAndListTests
         var (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["list", .. AttnEvalProcess.PluginArgs()]);
         code.Should().Be(0);
         var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
-        rows.Should().OnlyContain(r => r.Length == 6);
+        rows[0].Should().Equal("name", "kind", "plugin", "version", "folder", "adds to generation", "description");
+        rows.Should().OnlyContain(r => r.Length == 7);
+        rows.Should().ContainSingle(r => r[0] == "uqac" && r[6].StartsWith("UQAC: attention-chain marginal confidence"));
         rows.Should().ContainSingle(r => r[0] == "msp" && r[1] == "sample-estimator" && r[2] == "baselines"
                                          && r[4] == Path.Combine(AttnEvalProcess.Plugins, "AttnEval.Metrics.Baselines") && r[5] == "none (answer log-probs)");
         // What each estimator adds to generation, from what it needs.
@@ -63,5 +65,32 @@ public sealed class ValidateAndListTests
         rows.Should().ContainSingle(r => r[0] == "numeric-final-answer" && r[5] == "");
         rows.Should().ContainSingle(r => r[0] == "numeric-final-answer" && r[1] == "judge");
         rows.Should().ContainSingle(r => r[0] == "fake" && r[1] == "backend");
+    }
+
+    [Fact]
+    public void List_json_and_describe_show_every_part_with_its_options()
+    {
+        var (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["list", "--json", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0);
+        var parts = System.Text.Json.Nodes.JsonNode.Parse(stdout)!.AsArray();
+        parts.Should().Contain(p => (string)p!["name"]! == "rauq" && (string)p["kind"]! == "sample-estimator" && (string)p["adds_to_generation"]! == "attention rows");
+        parts.Should().Contain(p => (string)p!["name"]! == "exp-attention-entropy" && (string)p["adds_to_generation"]! == "needs options");
+
+        (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["describe", "uqac", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0);
+        stdout.Should().Contain("uqac (sample-estimator)").And.Contain("adds to generation: attention rows + extra forward passes")
+            .And.Contain("  top_heads: integer, default 16, ≥ 1").And.Contain("  variant: string, default \"ens_marginal\", one of ens_marginal, attn_prod");
+
+        (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["describe", "rauq", "--json", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0);
+        var rauq = System.Text.Json.Nodes.JsonNode.Parse(stdout)!;
+        var alpha = rauq["options"]!.AsArray().Single(o => (string)o!["key"]! == "alpha")!;
+        ((double)alpha["min"]!).Should().Be(0);
+        ((double)alpha["max"]!).Should().Be(1);
+        ((string)alpha["type"]!).Should().Be("number");
+
+        var (bad, _, stderr) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["describe", "uqak", .. AttnEvalProcess.PluginArgs()]);
+        bad.Should().Be(2);
+        stderr.Trim().Should().Be("attneval: no installed part is named 'uqak'; did you mean 'uqac'? (attneval list shows them)");
     }
 }

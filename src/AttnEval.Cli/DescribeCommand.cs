@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AttnEval.Abstractions;
+using AttnEval.Core.Plugins;
+using AttnEval.Core.Recipes;
+using Spectre.Console;
+
+namespace AttnEval.Cli;
+
+/// <summary><c>attneval list [--json]</c> and <c>attneval describe &lt;name&gt; [--json]</c>: every installed part with its
+/// description and what it adds to generation, and one part's options (type, default, range, allowed values, meaning).</summary>
+internal static partial class Commands
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static IEnumerable<(PluginInfo Plugin, PluginExport Export)> Parts(PluginHost host) =>
+        host.Plugins.SelectMany(p => p.Exports.OrderBy(x => x.Kind, StringComparer.Ordinal).ThenBy(x => x.Name, StringComparer.Ordinal).Select(x => (p, x)));
+
+    /// <summary>Every export of every plugin: a table on a terminal, tab-separated lines under a header otherwise, or one
+    /// JSON array with <paramref name="json"/>.</summary>
+    public static int List(string[]? pluginDirs, bool json = false)
+    {
+        using var host = LoadHost(pluginDirs, quiet: true);
+        var parts = Parts(host).ToList();
+        if (json)
+        {
+            var array = new JsonArray(parts.Select(x => (JsonNode)new JsonObject
+            {
+                ["name"] = x.Export.Name, ["kind"] = x.Export.Kind, ["plugin"] = x.Plugin.Name, ["version"] = x.Plugin.Version,
+                ["folder"] = x.Plugin.Folder, ["description"] = x.Export.Description, ["adds_to_generation"] = x.Export.Cost,
+            }).ToArray());
+            Console.WriteLine(array.ToJsonString(Indented));
+        }
+        else if (ConsoleObserver.Interactive)
+        {
+            var table = new Table().AddColumns("name", "kind", "plugin", "version", "adds to generation", "description");
+            foreach (var (p, x) in parts)
+                table.AddRow(Markup.Escape(x.Name), x.Kind, Markup.Escape(p.Name), Markup.Escape(p.Version), Markup.Escape(x.Cost), Markup.Escape(x.Description));
+            AnsiConsole.Write(table);
+            Console.WriteLine("attneval describe <name> shows a part's options; --json for scripts");
+        }
+        else
+        {
+            Console.WriteLine("name\tkind\tplugin\tversion\tfolder\tadds to generation\tdescription");
+            foreach (var (p, x) in parts)
+                Console.WriteLine($"{x.Name}\t{x.Kind}\t{p.Name}\t{p.Version}\t{p.Folder}\t{x.Cost}\t{x.Description}");
+        }
+        foreach (var e in host.Errors) Console.Error.WriteLine($"attneval: plugin {e}");
+        return Cli.Ok;
+    }
+
+    /// <summary>One part by name: kind, plugin, description, what it adds to generation, and every option it accepts.
+    /// An unknown name is one error line with the nearest installed name (exit 2).</summary>
+    public static int Describe(string name, string[]? pluginDirs, bool json = false)
+    {
+        using var host = LoadHost(pluginDirs, quiet: true);
+        var matches = Parts(host).Where(x => x.Export.Name == name).ToList();
+        if (matches.Count == 0)
+        {
+            var near = Suggest.Nearest(name, Parts(host).Select(x => x.Export.Name));
+            Console.Error.WriteLine($"attneval: no installed part is named '{name}'{(near is null ? "" : $"; did you mean '{near}'?")} (attneval list shows them)");
+            return Cli.BadInput;
+        }
+        var described = new JsonArray();
+        foreach (var (plugin, export) in matches)
+        {
+            var options = OptionsOf(host.Catalog, export);
+            var node = new JsonObject
+            {
+                ["name"] = export.Name, ["kind"] = export.Kind, ["plugin"] = plugin.Name, ["version"] = plugin.Version,
+                ["folder"] = plugin.Folder, ["description"] = export.Description, ["adds_to_generation"] = export.Cost,
+                ["options"] = new JsonArray(options.Select(o => (JsonNode)new JsonObject
+                {
+                    ["key"] = o.Key, ["type"] = TypeName(o.Type), ["default"] = Value(o.Default), ["required"] = o.Required,
+                    ["min"] = o.Min, ["max"] = o.Max,
+                    ["allowed"] = o.AllowedValues is { } a ? new JsonArray(a.Select(v => (JsonNode)JsonValue.Create(v)!).ToArray()) : null,
+                    ["description"] = o.Description,
+                }).ToArray()),
+            };
+            described.Add(node);
+            if (json) continue;
+            Console.WriteLine($"{export.Name} ({export.Kind}) — plugin {plugin.Name} {plugin.Version}, {plugin.Folder}");
+            if (export.Description.Length > 0) Console.WriteLine(export.Description);
+            if (export.Cost.Length > 0) Console.WriteLine($"adds to generation: {export.Cost} (each run measures it: summary.json cost)");
+            if (options.Count == 0) { Console.WriteLine("options: none"); continue; }
+            Console.WriteLine("options:");
+            foreach (var o in options)
+            {
+                var range = o.AllowedValues is { } allowed ? "one of " + string.Join(", ", allowed)
+                    : o.Min is { } lo && o.Max is { } hi ? $"in [{Bound(lo)}, {Bound(hi)}]"
+                    : o.Min is { } lo2 ? $"≥ {Bound(lo2)}" : o.Max is { } hi2 ? $"≤ {Bound(hi2)}" : "";
+                Console.WriteLine($"  {o.Key}: {TypeName(o.Type)}, {(o.Required ? "required" : $"default {Value(o.Default)?.ToJsonString() ?? "none"}")}{(range.Length > 0 ? ", " + range : "")}");
+                Console.WriteLine($"      {o.Description}");
+            }
+        }
+        if (json) Console.WriteLine((described.Count == 1 ? described[0]!.DeepClone() : described).ToJsonString(Indented));
+        return Cli.Ok;
+    }
+
+    private static IReadOnlyList<OptionSpec> OptionsOf(IComponentCatalog catalog, PluginExport export) => export.Kind switch
+    {
+        "backend" => catalog.Backends.TryGetValue(export.Name, out var b) ? b.Options : [],
+        "judge" => catalog.Judges.TryGetValue(export.Name, out var j) ? j.Options : [],
+        "similarity" => [],
+        _ => catalog.Metrics.TryGetValue(export.Name, out var m) ? m.Options : [],
+    };
+
+    private static string TypeName(OptionType t) => t switch
+    {
+        OptionType.Integer => "integer", OptionType.Number => "number", OptionType.Boolean => "boolean", OptionType.String => "string",
+        OptionType.StringList => "list of strings", OptionType.IntegerList => "list of integers", OptionType.NumberList => "list of numbers",
+        OptionType.FilePath => "file path", OptionType.FolderPath => "folder path", _ => t.ToString(),
+    };
+
+    private static string Bound(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+    private static JsonNode? Value(object? v) => v switch
+    {
+        null => null,
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        int i => JsonValue.Create(i),
+        long l => JsonValue.Create(l),
+        double d => JsonValue.Create(d),
+        System.Collections.IEnumerable e => new JsonArray(e.Cast<object?>().Select(Value).ToArray()),
+        _ => JsonValue.Create(Convert.ToString(v, CultureInfo.InvariantCulture)),
+    };
+}
