@@ -75,7 +75,7 @@ public static class HtmlReport
             {
                 ["name"] = kv.Key,
                 ["n"] = kv.Value?["n"]?.ToString() ?? "",
-                ["cells"] = metricNames.Select(m => Cell(kv.Value?[m])).ToList(),
+                ["cells"] = metricNames.Select(m => MetricCell(kv.Value?[m], Best(methods, m))).ToList(),
                 ["cost"] = summary["cost"]?["methods"]?[kv.Key]?["fraction_of_generation"] is JsonValue f && f.TryGetValue<double>(out var fr)
                     ? $"{(fr * 100).ToString("0.#", CultureInfo.InvariantCulture)}%" : "",
                 ["notes"] = metricNames.Select(m => (string?)kv.Value?[m]?["note"]).Where(n => n is not null).Distinct().ToList(),
@@ -172,15 +172,35 @@ public static class HtmlReport
             }).ToList();
     }
 
-    private static string Cell(JsonNode? node)
+    /// <summary>One cell of the methods table: the value with three decimals, its interval on a second line, and whether it
+    /// is the column's best (highest AUROC/AUPRC/PRR/AUARC, lowest ECE/Brier).</summary>
+    private static Dictionary<string, object?> MetricCell(JsonNode? node, double? best)
     {
-        if (node is null) return "n/a";
-        if (node is JsonObject o)
+        var value = node?["value"] is JsonValue v && v.TryGetValue<double>(out var d) && !double.IsNaN(d) ? d : (double?)null;
+        return new Dictionary<string, object?>
         {
-            var v = Fmt(o["value"]);
-            return o["ci_low"] is null ? v : $"{v} [{Fmt(o["ci_low"])}, {Fmt(o["ci_high"])}]";
-        }
-        return Fmt(node);
+            ["value"] = value is { } x ? Fixed(x) : "n/a",
+            ["ci"] = node?["ci_low"] is JsonValue lo && node["ci_high"] is JsonValue hi && lo.TryGetValue<double>(out var l) && hi.TryGetValue<double>(out var h)
+                ? $"[{Fixed(l)}, {Fixed(h)}]" : null,
+            ["best"] = value is { } y && best is { } b && Fixed(y) == Fixed(b),
+        };
+    }
+
+    /// <summary>The best value of metric <paramref name="metric"/> over the methods (lower is better for ECE and Brier), or
+    /// null when no method has one.</summary>
+    private static double? Best(JsonObject methods, string metric)
+    {
+        var values = methods.Select(kv => kv.Value?[metric]?["value"]).OfType<JsonValue>()
+            .Select(v => v.TryGetValue<double>(out var d) ? d : double.NaN).Where(d => !double.IsNaN(d)).ToList();
+        if (values.Count == 0) return null;
+        return metric is "ece" or "brier" ? values.Min() : values.Max();
+    }
+
+    /// <summary>Three decimals, never "-0.000".</summary>
+    private static string Fixed(double x)
+    {
+        var text = x.ToString("0.000", CultureInfo.InvariantCulture);
+        return text == "-0.000" ? "0.000" : text;
     }
 
     private static string Fmt(JsonNode? node) => node switch

@@ -50,4 +50,19 @@ public sealed class HtmlReportTests
         records[0]["metrics"]!["uqac"]!.AsObject().Remove("details");
         HtmlReport.Render(Summary, records, "d").Should().NotContain("Attention chains");
     }
+
+    [Fact]
+    public void Methods_table_has_three_decimals_intervals_on_a_second_line_and_the_best_of_each_column_in_bold()
+    {
+        var summary = JsonNode.Parse("""
+            {"name":"t","kind":"uncertainty","model":"m","n_samples":3,"accuracy":0.5,"n_errors":0,"confidence_level":0.95,"bootstrap":10,
+             "evaluation_metrics":["auroc","ece"],
+             "methods":{"a":{"n":3,"auroc":{"value":0.9,"ci_low":0.81234,"ci_high":-0.0000001},"ece":{"value":0.2}},
+                        "b":{"n":3,"auroc":{"value":0.75},"ece":{"value":0.05}}}}
+            """)!.AsObject();
+        var html = HtmlReport.Render(summary, [], "d");
+        html.Should().Contain("""<td class="metric best">0.900<br><span class="ci">[0.812, 0.000]</span></td>""", "highest AUROC, no '-0'");
+        html.Should().Contain("""<td class="metric">0.750</td>""");
+        html.Should().Contain("""<td class="metric">0.200</td>""").And.Contain("""<td class="metric best">0.050</td>""", "the lowest ECE is the best");
+    }
 }
