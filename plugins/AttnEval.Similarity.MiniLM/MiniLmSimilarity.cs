@@ -38,11 +38,8 @@ public sealed class MiniLmSimilarity : ISentenceSimilarity, IDisposable
     /// <exception cref="ObjectDisposedException">Called after <see cref="Dispose"/>.</exception>
     public double Similarity(string a, string b)
     {
-        ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        if (string.Equals(a, b, StringComparison.Ordinal)) return 1.0;
-        var e = Embed([a, b]);
-        return Cosine(e[0], e[1]);
+        return Similarities(a, [b])[0];
     }
 
     /// <summary>Cosine similarity of <paramref name="reference"/> to each of <paramref name="others"/>, embedding the texts

@@ -113,26 +113,14 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var stepScope = NewDisposeScope();
-                var logp = nn.functional.log_softmax(logits, -1);                                 // [N, V], temperature 1
-                var entropy = -(logp.exp() * logp.clamp_min(-1e30)).sum(-1);                      // [N]
                 var next = s.IsGreedy ? logits.argmax(-1) : Sample(logits, s, generators!);       // [N] int64
-                var chosen = logp.gather(1, next.unsqueeze(1)).squeeze(1);                        // [N]
                 var nextIds = next.cpu().data<long>().ToArray();
-                var chosenLp = chosen.cpu().data<float>().ToArray();
-                var ent = entropy.cpu().data<float>().ToArray();
-                float[]? topV = null; long[]? topI = null;
-                int topLogProbs = requests[0].TopLogProbs;
-                if (topLogProbs > 0)
-                {
-                    var (tv, ti) = logp.topk(Math.Min(topLogProbs, Info.VocabSize), -1);
-                    topV = tv.cpu().data<float>().ToArray(); topI = ti.cpu().data<long>().ToArray();
-                }
+                int kk = Math.Min(requests[0].TopLogProbs, Info.VocabSize);
+                var dist = Distributions(logits, next, kk);                                         // temperature 1
                 for (int i = 0; i < n; i++)
                 {
-                    int kk = topV is null ? 0 : topV.Length / n;
-                    var top = topV is null ? null : Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)topI![i * kk + j], topV[i * kk + j])).ToList();
                     var (r, k) = rows[i];
-                    books[r].Add(k, (int)nextIds[i], chosenLp[i], ent[i], top);
+                    books[r].Add(k, (int)nextIds[i], dist.Chosen[i], dist.Entropy[i], kk > 0 ? dist.Top(i, kk) : null);
                     finished[i] = books[r].Finished[k];
                 }
                 if (finished.All(f => f)) break;
@@ -253,20 +241,9 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             atC[i] = toks[c];
             for (int p = 0; c + p + 1 < toks.Count; p++) targets[i * sMax + p] = toks[c + p + 1];
         }
-        var logp = nn.functional.log_softmax(logits, -1);                                       // [B, S, V]
-        var chosen = logp.gather(2, tensor(targets, [b, sMax], device: _device).unsqueeze(2)).squeeze(2).cpu().data<float>().ToArray();
-        var ent = (-(logp.exp() * logp.clamp_min(-1e30)).sum(-1)).cpu().data<float>().ToArray();  // [B × S]
         int kk = Math.Min(requests.Max(r => r.TopLogProbs), Info.VocabSize);
-        float[]? topV = null; long[]? topI = null;
-        if (kk > 0) { var (tv, ti) = logp.topk(kk, -1); topV = tv.cpu().data<float>().ToArray(); topI = ti.cpu().data<long>().ToArray(); }
-        float[]? pChosen = null, pEnt = null, pTopV = null; long[]? pTopI = null;
-        if (c > 0)
-        {
-            var pl = nn.functional.log_softmax(prefixLast!, -1);                                // [V]
-            pChosen = pl.index_select(0, tensor(atC, device: _device)).cpu().data<float>().ToArray();
-            pEnt = [(-(pl.exp() * pl.clamp_min(-1e30)).sum()).item<float>()];
-            if (kk > 0) { var (tv, ti) = pl.topk(kk, -1); pTopV = tv.cpu().data<float>().ToArray(); pTopI = ti.cpu().data<long>().ToArray(); }
-        }
+        var suffix = Distributions(logits, tensor(targets, [b, sMax], device: _device), kk);           // [B × S] each
+        var prefix = c > 0 ? Distributions(prefixLast!.expand(b, -1), tensor(atC, device: _device), kk) : null;   // [B]
 
         var results = new TokenScores[b];
         for (int i = 0; i < b; i++)
@@ -285,17 +262,9 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             int k = Math.Min(r.TopLogProbs, Info.VocabSize);
             for (int p = r.From - 1; p <= t - 2; p++)                                           // position p predicts token p + 1
             {
-                if (p == c - 1)
-                {
-                    lps.Add(pChosen![i]); ents.Add(pEnt![0]);
-                    tops?.Add(Enumerable.Range(0, k).Select(j => new TokenLogProb((int)pTopI![j], pTopV![j])).ToList());
-                }
-                else
-                {
-                    int at = i * sMax + p - c;
-                    lps.Add(chosen[at]); ents.Add(ent[at]);
-                    tops?.Add(Enumerable.Range(0, k).Select(j => new TokenLogProb((int)topI![(long)at * kk + j], topV![(long)at * kk + j])).ToList());
-                }
+                var (from, at) = p == c - 1 ? (prefix!, i) : (suffix, i * sMax + p - c);
+                lps.Add(from.Chosen[at]); ents.Add(from.Entropy[at]);
+                tops?.Add(from.Top(at, k));
             }
             results[i] = new TokenScores(r.Tokens.Skip(r.From).ToList(), lps, ents, tops) { FinalHidden = rowHidden };
         }
@@ -305,18 +274,32 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
     /// <summary>Log-probabilities, entropies and optional top-k of <paramref name="m"/> scored tokens from their logits.</summary>
     private TokenScores Scores(ScoreRequest request, Tensor logits, Tensor targets, int m, IReadOnlyList<float[]>? hidden = null)
     {
-        var logp = nn.functional.log_softmax(logits, -1);                                      // [m, V]
-        var chosen = logp.gather(1, targets.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
-        var ent = (-(logp.exp() * logp.clamp_min(-1e30)).sum(-1)).cpu().data<float>().ToArray();
-        List<IReadOnlyList<TokenLogProb>>? top = null;
-        if (request.TopLogProbs > 0)
-        {
-            int kk = Math.Min(request.TopLogProbs, Info.VocabSize);
-            var (tv, ti) = logp.topk(kk, -1);
-            var v = tv.cpu().data<float>().ToArray(); var ix = ti.cpu().data<long>().ToArray();
-            top = Enumerable.Range(0, m).Select(i => (IReadOnlyList<TokenLogProb>)Enumerable.Range(0, kk).Select(j => new TokenLogProb((int)ix[i * kk + j], v[i * kk + j])).ToList()).ToList();
-        }
-        return new TokenScores(request.Tokens.Skip(request.From).ToList(), chosen, ent, top) { FinalHidden = hidden };
+        int k = Math.Min(request.TopLogProbs, Info.VocabSize);
+        var dist = Distributions(logits, targets, k);
+        var top = k > 0 ? Enumerable.Range(0, m).Select(i => dist.Top(i, k)).ToList() : null;
+        return new TokenScores(request.Tokens.Skip(request.From).ToList(), dist.Chosen, dist.Entropy, top) { FinalHidden = hidden };
+    }
+
+    /// <summary>The temperature-1 distributions of a batch of logit rows, copied to managed memory: per row the
+    /// log-probability of its target and the entropy (nats), and the top <c>k</c> alternatives.</summary>
+    private sealed record RowDistributions(float[] Chosen, float[] Entropy, float[]? TopValues, long[]? TopIds, int K)
+    {
+        /// <summary>The first <paramref name="k"/> (≤ K) alternatives of row <paramref name="row"/>.</summary>
+        public IReadOnlyList<TokenLogProb> Top(long row, int k) =>
+            Enumerable.Range(0, k).Select(j => new TokenLogProb((int)TopIds![row * K + j], TopValues![row * K + j])).ToList();
+    }
+
+    /// <summary>log_softmax over the last axis of <paramref name="logits"/> (<c>[.., V]</c>), gathered at
+    /// <paramref name="targets"/> (<c>[..]</c>, int64), with entropies and, when <paramref name="k"/> &gt; 0, the top-k; rows flattened
+    /// row-major.</summary>
+    private static RowDistributions Distributions(Tensor logits, Tensor targets, int k)
+    {
+        var logp = nn.functional.log_softmax(logits, -1);
+        var chosen = logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu().data<float>().ToArray();
+        var entropy = (-(logp.exp() * logp.clamp_min(-1e30)).sum(-1)).cpu().data<float>().ToArray();
+        if (k <= 0) return new RowDistributions(chosen, entropy, null, null, 0);
+        var (tv, ti) = logp.topk(k, -1);
+        return new RowDistributions(chosen, entropy, tv.cpu().data<float>().ToArray(), ti.cpu().data<long>().ToArray(), k);
     }
 
     /// <summary>Seeded sampling: logits / T, top-k, top-p, then one multinomial draw per sequence with its own generator.</summary>

@@ -80,8 +80,9 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         }
 
         _observer.Status("writing summary.json and report.html");
-        var summary = RunSummary.Compute(recipe, RunFolder.ReadSamples(folder.Path));
-        summary["cost"] = RunSummary.Cost(recipe, RunFolder.ReadSamples(folder.Path), RunFolder.ReadTimings(folder.Path));
+        var records = RunFolder.ReadSamples(folder.Path);
+        var summary = RunSummary.Compute(recipe, records);
+        summary["cost"] = RunSummary.Cost(recipe, records, RunFolder.ReadTimings(folder.Path));
         folder.WriteJson(RunFolder.SummaryFile, summary);
         _writeReport(folder.Path);
         return folder.Path;

@@ -79,8 +79,7 @@ internal static class AttentionCore
             }
             var w = nn.functional.softmax(scores, -1);                                      // [B, H, c, Tk] float32
             if (interventions.Count > 0) w = ApplyPatternInterventions(w, allowed, interventions, h, tk, past + q0, q.device);
-            if (control.Routes is not null) DeliverRouted(w, control, layer, past + (int)q0);
-            else if (reducers.Count > 0) Deliver(w, reducers, control, layer, past + (int)q0);
+            if (control.Routes is { } routes ? routes.Any(r => r.Wants(layer)) : reducers.Count > 0) Deliver(w, reducers, control, layer, past + (int)q0);
             var z = w.matmul(vf);                                                           // [B, H, c, D]
             outputs.Add(z.MoveToOuterDisposeScope());
         }
@@ -184,59 +183,43 @@ internal static class AttentionCore
         return z;
     }
 
-    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> into the control's managed buffer; returns its shape and the
-    /// floats per batch row.</summary>
-    private static (long B, long H, long C, long Tk, int PerRow) CopyRows(Tensor w, CallControl control)
-    {
-        long b = w.shape[0], h = w.shape[1], c = w.shape[2], tk = w.shape[3];
-        long n = b * h * c * tk;
-        if (control.Buffer.Length < n) control.Buffer = new float[n];
-        using (var cpuRows = w.cpu().contiguous()) cpuRows.data<float>().CopyTo(control.Buffer);
-        return (b, h, c, tk, (int)(h * c * tk));
-    }
-
-    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> to the managed buffer and hands one block per sequence to each reducer.</summary>
+    /// <summary>Copies a chunk of rows <c>[B, H, c, Tk]</c> to the managed buffer and hands each batch row's block to its
+    /// reducers: the call's <paramref name="reducers"/> with <see cref="AttentionRowBlock.Sequence"/> = the row, or, in a
+    /// batched call over several requests, the row's <see cref="RowRoute"/> reducers in that request's coordinates — left
+    /// padding (<see cref="RowRoute.Offset"/>) and right padding (past <see cref="RowRoute.Length"/>) cut from queries and
+    /// keys, positions shifted so the request starts at 0. Real rows carry no weight on cut keys (padding before the
+    /// request is masked; padding after it is in the causal future). Finished rows are skipped.</summary>
     private static void Deliver(Tensor w, IReadOnlyList<IAttentionRowReducer> reducers, CallControl control, int layer, int queryStart)
     {
-        var (b, h, c, tk, per) = CopyRows(w, control);
+        long b = w.shape[0], h = w.shape[1], c = w.shape[2], tk = w.shape[3];
+        if (control.Buffer.Length < b * h * c * tk) control.Buffer = new float[b * h * c * tk];
+        using (var cpuRows = w.cpu().contiguous()) cpuRows.data<float>().CopyTo(control.Buffer);
+        int per = (int)(h * c * tk);
         for (int s = 0; s < b; s++)
         {
+            var route = control.Routes?[s];
+            IReadOnlyList<IAttentionRowReducer>? targets = route is null ? reducers : route.At(layer);
+            if (targets is null || targets.Count == 0) continue;
             if (control.Finished is { } done && s < done.Length && done[s]) continue;
-            var block = new AttentionRowBlock(s, layer, queryStart, (int)c, (int)h, (int)tk, control.Buffer.AsSpan(s * per, per));
-            foreach (var r in reducers) r.Accept(block);
-        }
-    }
-
-    /// <summary>Like <see cref="Deliver"/> for a batched call over several requests: each batch row's block goes to its
-    /// route's reducers in its request's coordinates — left padding (<see cref="RowRoute.Offset"/>) and right padding
-    /// (past <see cref="RowRoute.Length"/>) cut from queries and keys, positions shifted so the request starts at 0. Real
-    /// rows carry no weight on cut keys (padding before the request is masked; padding after it is in the causal future).</summary>
-    private static void DeliverRouted(Tensor w, CallControl control, int layer, int queryStart)
-    {
-        var (b, h, c, tk, per) = CopyRows(w, control);
-        for (int s = 0; s < b; s++)
-        {
-            var route = control.Routes![s];
-            if (route.At(layer) is not { } reducers) continue;
-            if (control.Finished is { } done && s < done.Length && done[s]) continue;
-            long end = route.Length == int.MaxValue ? long.MaxValue : (long)route.Offset + route.Length;
-            int lo = Math.Max(queryStart, route.Offset), hi = (int)Math.Min(queryStart + c, end);
+            int offset = route?.Offset ?? 0;
+            long end = route is null || route.Length == int.MaxValue ? long.MaxValue : (long)offset + route.Length;
+            int lo = Math.Max(queryStart, offset), hi = (int)Math.Min(queryStart + c, end);
             if (lo >= hi) continue;
-            int keys = (int)(Math.Min(tk, end) - route.Offset), rows = hi - lo;
+            int keys = (int)(Math.Min(tk, end) - offset), rows = hi - lo;
             ReadOnlySpan<float> data;
-            if (route.Offset == 0 && keys == tk && lo == queryStart && rows == c) data = control.Buffer.AsSpan(s * per, per);
+            if (offset == 0 && keys == tk && lo == queryStart && rows == c) data = control.Buffer.AsSpan(s * per, per);
             else
             {
                 int size = (int)h * rows * keys;
                 if (control.Scratch.Length < size) control.Scratch = new float[size];
                 for (int hh = 0; hh < h; hh++)
                     for (int i = 0; i < rows; i++)
-                        control.Buffer.AsSpan(s * per + (int)((hh * c + lo - queryStart + i) * tk) + route.Offset, keys)
+                        control.Buffer.AsSpan(s * per + (int)((hh * c + lo - queryStart + i) * tk) + offset, keys)
                             .CopyTo(control.Scratch.AsSpan((hh * rows + i) * keys, keys));
                 data = control.Scratch.AsSpan(0, size);
             }
-            var block = new AttentionRowBlock(route.Sequence, layer, lo - route.Offset, rows, (int)h, keys, data);
-            foreach (var r in reducers) r.Accept(block);
+            var block = new AttentionRowBlock(route?.Sequence ?? s, layer, lo - offset, rows, (int)h, keys, data);
+            foreach (var r in targets) r.Accept(block);
         }
     }
 }
