@@ -23,14 +23,21 @@ internal static class CheckpointLoader
     /// <exception cref="ModelLoadException">No safetensors file, a malformed index or header (the message names the file and tensor).</exception>
     public static IReadOnlyList<SafetensorsHeader> WeightFiles(string dir) => SafetensorsHeader.ReadFolder(dir);
 
-    /// <summary>Builds a module with its parameters created directly in <paramref name="dtype"/> (no float32 copy first).</summary>
+    /// <summary>Builds a module with its parameters created directly in <paramref name="dtype"/> (no float32 copy first).
+    /// libtorch's default dtype is one process-wide setting, so builds are serialised: two models loaded at once on
+    /// different threads (a float32 and a bfloat16 one) would otherwise get each other's parameter dtype.</summary>
     public static T Create<T>(ScalarType dtype, Func<T> build)
     {
-        var previous = get_default_dtype();
-        set_default_dtype(dtype);
-        try { return build(); }
-        finally { set_default_dtype(previous); }
+        lock (DefaultDtypeGate)
+        {
+            var previous = get_default_dtype();
+            set_default_dtype(dtype);
+            try { return build(); }
+            finally { set_default_dtype(previous); }
+        }
     }
+
+    private static readonly Lock DefaultDtypeGate = new();
 
     /// <summary>Copies the tensors of <paramref name="files"/> into <paramref name="module"/>.</summary>
     /// <param name="module">Target module.</param>
