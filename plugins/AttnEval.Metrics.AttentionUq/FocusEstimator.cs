@@ -79,11 +79,20 @@ public sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool al
     public IdfTable Idf => idf;
 
     /// <inheritdoc />
-    /// <remarks>No <see cref="MetricNeeds.TokenScores"/>: the distributions and π(y_i) come from the estimator's own pass.</remarks>
+    /// <remarks>The distributions and π(y_i) come from the answer's generation when it returned the top-k
+    /// (<see cref="AnswerOutputs"/>), else from the estimator's own teacher-forced pass (<see cref="MetricNeeds.ModelCalls"/>).</remarks>
     public MetricNeeds Needs => MetricNeeds.AttentionRows | MetricNeeds.ModelCalls;
 
     /// <summary>Top log-probabilities requested per step: ⌈1/p⌉ (every entry ≥ p), at most the vocabulary.</summary>
     public int TopK(int vocabSize) => (int)Math.Min(vocabSize, Math.Ceiling(1 / p - 1e-9));
+
+    /// <summary>Most alternatives per step asked of the answer's generation; a smaller p keeps the teacher-forced pass
+    /// (holding ⌈1/p⌉ alternatives for every generated token would cost more memory than the pass costs time).</summary>
+    public const int MaxGenerationTopK = 1024;
+
+    /// <summary>The answer's generation returns the top ⌈1/p⌉ per step (when ≤ <see cref="MaxGenerationTopK"/>), so the
+    /// teacher-forced pass over prompt + answer is skipped whenever the backend delivered them (contract 1.4).</summary>
+    public AnswerOutputs AnswerOutputs => TopK(int.MaxValue) is var k && k <= MaxGenerationTopK ? new(k) : default;
 
     /// <inheritdoc />
     public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) =>
@@ -115,7 +124,11 @@ public sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool al
         }
 
         int k = TopK(info.VocabSize);
-        var scored = context.Model.Score(new ScoreRequest { Tokens = context.PromptTokens.Concat(y).ToArray(), From = prompt, TopLogProbs = k });
+        // The generation's own scores when they carry the top-k (contract 1.4), else one teacher-forced pass.
+        var own = context.Answer.Scores;
+        var scored = own.TopK is { } given && given.Count == n && given.All(t => t.Count >= k)
+            ? own
+            : context.Model.Score(new ScoreRequest { Tokens = context.PromptTokens.Concat(y).ToArray(), From = prompt, TopLogProbs = k });
         if (scored.TopK is not { } top || top.Count != n || scored.LogProbs.Count != n)
             throw new InvalidOperationException($"{Name}: the teacher-forced pass returned no top-{k} log-probabilities for the {n} answer tokens");
 
@@ -123,7 +136,7 @@ public sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool al
         for (int i = 0; i < n; i++)
         {
             var entries = new Dictionary<int, double>();
-            foreach (var e in top[i]) entries.TryAdd(e.Token, Math.Exp(e.LogProb));
+            foreach (var e in top[i].Take(k)) entries.TryAdd(e.Token, Math.Exp(e.LogProb));
             entries.TryAdd(y[i], Math.Exp(scored.LogProbs[i]));
             hc[i] = FocusMath.TokenScore(entries.Select(e => (e.Key, e.Value)), y[i], v => idf[v], p);
             if (!double.IsFinite(hc[i]))

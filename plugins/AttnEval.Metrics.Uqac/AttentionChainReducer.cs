@@ -88,10 +88,13 @@ public sealed class AttentionChainReducer : IAttentionRowReducer, IReducedAttent
             int p = block.QueryStart + q;
             if (p < PromptLength) continue;
             if (!_pending.TryGetValue(p, out var pending)) _pending[p] = pending = new Pending(_topHeads, p + 1);
+            // When K covers every (layer, head) candidate, all are kept and the ranking by entropy cannot change M.
+            bool keepAll = _topHeads >= _layerCount * block.Heads;
             for (int h = 0; h < block.Heads; h++)
             {
-                var entropy = Prepare(block.Row(h, q), p);
-                pending.Offer(entropy, block.Layer, h, _scratch);
+                var entropy = Prepare(block.Row(h, q), p, !keepAll);
+                if (keepAll) pending.Merge(_scratch);
+                else pending.Offer(entropy, block.Layer, h, _scratch);
             }
             if (++pending.LayersSeen == _layerCount)
             {
@@ -101,8 +104,9 @@ public sealed class AttentionChainReducer : IAttentionRowReducer, IReducedAttent
         }
     }
 
-    /// <summary>Prepares one row into the scratch buffer (length p + 1) and returns its entropy (spec §1.4 steps 1–5).</summary>
-    private double Prepare(ReadOnlySpan<float> row, int p)
+    /// <summary>Prepares one row into the scratch buffer (length p + 1) and returns its entropy (spec §1.4 steps 1–5; 0 when
+    /// <paramref name="entropy"/> is false).</summary>
+    private double Prepare(ReadOnlySpan<float> row, int p, bool entropy)
     {
         int n = p + 1;
         if (_scratch.Length < n) _scratch = new double[Math.Max(n, _scratch.Length * 2)];
@@ -113,13 +117,11 @@ public sealed class AttentionChainReducer : IAttentionRowReducer, IReducedAttent
         for (int d = 1; d <= RecencyFactors.Count && p - d >= 0; d++) a[p - d] *= RecencyFactors[d - 1];
         double sum = 0;
         foreach (var x in a) sum += x;
-        double inv = 1.0 / (sum + 1e-12), entropy = 0;
-        for (int c = 0; c < n; c++)
-        {
-            a[c] *= inv;
-            entropy -= a[c] * Math.Log(a[c] + 1e-12);
-        }
-        return entropy;
+        double inv = 1.0 / (sum + 1e-12), e = 0;
+        for (int c = 0; c < n; c++) a[c] *= inv;
+        if (!entropy) return 0;
+        for (int c = 0; c < n; c++) e -= a[c] * Math.Log(a[c] + 1e-12);
+        return e;
     }
 
     /// <summary>The K lowest-entropy candidate rows of one query position.</summary>
@@ -147,9 +149,18 @@ public sealed class AttentionChainReducer : IAttentionRowReducer, IReducedAttent
         private static bool Worse((double E, int L, int H, float[] _) x, (double E, int L, int H, float[] _) y) =>
             x.E > y.E || (x.E == y.E && (x.L, x.H).CompareTo((y.L, y.H)) > 0);
 
+        private float[]? _max;
+
+        /// <summary>Takes a prepared row into the running max directly (every candidate is kept).</summary>
+        public void Merge(double[] prepared)
+        {
+            var m = _max ??= new float[length];
+            for (int c = 0; c < length; c++) m[c] = Math.Max(m[c], (float)prepared[c]);
+        }
+
         public float[] Reduce()
         {
-            var m = new float[length];
+            var m = _max ?? new float[length];
             foreach (var k in _kept)
                 for (int c = 0; c < length; c++) m[c] = Math.Max(m[c], k.Row[c]);
             return m;

@@ -28,7 +28,8 @@ public enum ChainVariant
 /// <remarks>
 /// Output: confidence C ∈ [0, 1] (the selected <see cref="ChainVariant"/>), uncertainty U = −C (spec §0). Errors (cost this
 /// sample only): no answer found in the response, no attention rows captured, a backend without top-k scores.
-/// Cost: one teacher-forced pass with top-5 scores and one per alternative (≤ ens_k) for <see cref="ChainVariant.EnsMarginal"/>;
+/// Cost: one teacher-forced pass per alternative (≤ ens_k) for <see cref="ChainVariant.EnsMarginal"/>, plus one over prompt +
+/// answer only when the generation did not return the top-5 scores and final hidden states (<see cref="UqacEstimator.AnswerOutputs"/>);
 /// none for the single-pass variants.
 /// </remarks>
 public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
@@ -131,6 +132,13 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
     /// <inheritdoc />
     public MetricNeeds Needs => MetricNeeds.TokenScores | MetricNeeds.AttentionRows | (settings.Variant == ChainVariant.EnsMarginal ? MetricNeeds.ModelCalls : 0);
 
+    /// <summary>The answer's generation returns the top <c>top_alternatives</c> per step (§1.7) and, for similarity
+    /// <c>hidden</c>, the final hidden states (§1.6), so the teacher-forced pass over prompt + answer is skipped whenever
+    /// the backend delivered them (contract 1.4).</summary>
+    public AnswerOutputs AnswerOutputs => new(
+        settings.Variant == ChainVariant.EnsMarginal ? settings.TopAlternatives : 0,
+        settings.UseHiddenStates);
+
     /// <inheritdoc />
     public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) =>
         new AttentionChainReducer(promptLength, model.Layers, settings.TopHeads, settings.Layers);
@@ -147,6 +155,7 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
     {
         ArgumentNullException.ThrowIfNull(contexts);
         var plans = contexts.Select(Plan).ToList();
+        foreach (var plan in plans.Where(p => p.Pass is null)) plan.Original = plan.Context.Answer.Scores;
         foreach (var group in plans.Where(p => p.Pass is not null).GroupBy(p => p.Context.Model))
         {
             var list = group.ToList();
@@ -175,7 +184,8 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         public required List<int> AnswerSources { get; init; }
         public required IReadOnlyList<ChainEntry> Chain { get; init; }
         public required List<ChainEntry> NonAnswer { get; init; }
-        /// <summary>The teacher-forced pass over prompt + answer, or null when neither hidden states nor the ensemble need it.</summary>
+        /// <summary>The teacher-forced pass over prompt + answer, or null when neither hidden states nor the ensemble need it,
+        /// or when the answer's own generation delivered what they need (<see cref="AnswerOutputs"/>).</summary>
         public ScoreRequest? Pass { get; init; }
         public bool UseHidden { get; init; }
         public TokenScores? Original { get; set; }
@@ -223,14 +233,20 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         var answerSet = answerSources.ToHashSet();
         var nonAnswer = chain.Where(e => !answerSet.Contains(e.SourceId)).ToList();
 
-        // One teacher-forced pass over prompt + answer serves both the §1.6 hidden states and the §1.7 top-k candidates.
+        // One teacher-forced pass over prompt + answer serves both the §1.6 hidden states and the §1.7 top-k candidates,
+        // unless the generation already returned them: hidden states up to the last position read (the answer's last
+        // token, the chain's tokens) and at least top_alternatives candidates per step.
         bool useHidden = settings.UseHiddenStates && context.Model.SupportsFinalHidden;
         bool ensemble = settings.Variant == ChainVariant.EnsMarginal;
+        var own = context.Answer.Scores;
+        int lastRead = n + Math.Max(last, nonAnswer.Count == 0 ? 0 : nonAnswer.Max(e => e.SourceId + 1));
+        bool haveHidden = !useHidden || own.FinalHidden is { } h && h.Count > lastRead;
+        bool haveTop = !ensemble || own.TopK is { } top && top.Count == r && top.All(t => t.Count >= Math.Min(settings.TopAlternatives, context.Model.Info.VocabSize));
         return new UqacPlan
         {
             Context = context, Ends = ends, First = first, Last = last, AnswerSources = answerSources, Chain = chain, NonAnswer = nonAnswer,
             UseHidden = useHidden,
-            Pass = useHidden || ensemble
+            Pass = (useHidden || ensemble) && !(haveHidden && haveTop)
                 ? new ScoreRequest
                 {
                     Tokens = context.PromptTokens.Concat(tokens).ToArray(), From = n,
@@ -289,7 +305,7 @@ public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
         plan.Factors.Add(plan.FactorsOf(scores.LogProbs));
         var original = context.PromptTokens.Concat(context.Answer.Tokens).ToArray();
         var alternatives = ChainMath.Alternatives(
-            kept.Select(e => (e.SourceId, context.Answer.Tokens[e.SourceId + 1], scores.TopK[e.SourceId + 1])).ToList(),
+            kept.Select(e => (e.SourceId, context.Answer.Tokens[e.SourceId + 1], (IReadOnlyList<TokenLogProb>)scores.TopK[e.SourceId + 1].Take(settings.TopAlternatives).ToList())).ToList(),
             settings.EnsThreshold, settings.EnsK);
         foreach (var alt in alternatives)
         {

@@ -30,6 +30,14 @@ public sealed record GenerationRequest
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     /// <summary>Number of top alternatives to report per step (0 = none).</summary>
     public int TopLogProbs { get; init; }
+    /// <summary>Also return, in each sequence's <see cref="TokenScores.FinalHidden"/>, the final normalised hidden state of
+    /// every position the model was fed: the prompt and every generated token but the last (which is never fed back), so
+    /// <c>PromptTokens.Count + n − 1</c> vectors of length d_model for n generated tokens, indexed by absolute position as
+    /// a teacher-forced <see cref="ScoreRequest.CaptureFinalHidden"/> over prompt + continuation indexes them (and equal to
+    /// those within float rounding: cached keys and values instead of one pass). An estimator that needs them asks through
+    /// <see cref="ISampleEstimator.AnswerOutputs"/> and so avoids a second pass over the answer (UQAC, uq-methods §1.6). A
+    /// backend that cannot return them leaves <see cref="TokenScores.FinalHidden"/> null; callers must check. Contract 1.4.</summary>
+    public bool CaptureFinalHidden { get; init; }
     /// <summary>Attention reducers called during every forward step (prompt and generated positions).</summary>
     public IReadOnlyList<IAttentionRowReducer> Captures { get; init; } = [];
     /// <summary>Head interventions active during the whole call.</summary>

@@ -205,6 +205,12 @@ public sealed record EstimationContext
     public ISentenceSimilarity? Similarity { get; init; }
 }
 
+/// <summary>What an estimator wants the judged answer's generation to return (<see cref="ISampleEstimator.AnswerOutputs"/>).
+/// Added in contract 1.4.</summary>
+/// <param name="TopLogProbs">Top alternatives per generated token, ≥ 0 (0 = none).</param>
+/// <param name="FinalHidden">The final normalised hidden state of every fed position (<see cref="GenerationRequest.CaptureFinalHidden"/>).</param>
+public readonly record struct AnswerOutputs(int TopLogProbs = 0, bool FinalHidden = false);
+
 /// <summary>A per-sample uncertainty estimator (UQAC, SAR, MSP, ...).</summary>
 public interface ISampleEstimator
 {
@@ -220,6 +226,14 @@ public interface ISampleEstimator
     /// <summary>Computes the estimate.</summary>
     /// <exception cref="Exception">Any exception costs this sample's value only (recorded as an error).</exception>
     SampleEstimate Estimate(EstimationContext context);
+
+    /// <summary>What the judged answer's generation should return besides its token scores, so that the estimator needs no
+    /// second pass over prompt + answer: top alternatives per step (<see cref="TokenScores.TopK"/>) and the final hidden
+    /// states (<see cref="GenerationRequest.CaptureFinalHidden"/>). The host asks for the largest top-k and for hidden
+    /// states when any estimator wants them (and the model supports them); an estimator must still check what
+    /// <see cref="EstimationContext.Answer"/> holds, since a backend may not deliver them. The default asks for nothing.
+    /// Added in contract 1.4.</summary>
+    AnswerOutputs AnswerOutputs => default;
 
     /// <summary>Estimates of several samples (a batch of questions the host generated together), element i for
     /// <c>contexts[i]</c>, so that an estimator that calls the model can batch those calls across questions (UQAC scores

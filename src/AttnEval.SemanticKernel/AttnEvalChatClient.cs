@@ -106,7 +106,9 @@ public sealed class AttnEvalChatClient : IChatClient
                 MaxNewTokens = maxNew,
                 Sampling = new SamplingOptions(options?.Temperature ?? 0, options?.TopP ?? 1, options?.TopK ?? 0, options?.Seed ?? 0),
                 StopStrings = stops,
-                TopLogProbs = _options.TopLogProbs,
+                // what the estimator reads from the generation itself (contract 1.4), so it needs no second pass
+                TopLogProbs = Math.Max(_options.TopLogProbs, est?.Estimator.AnswerOutputs.TopLogProbs ?? 0),
+                CaptureFinalHidden = est is not null && est.Estimator.AnswerOutputs.FinalHidden && _model.SupportsFinalHidden,
                 Captures = reducer is null ? [] : [reducer],
             }, ct).Sequences[0];
 

@@ -177,6 +177,9 @@ public sealed class ProxyModelConfidenceScorer(ILanguageModel proxy, LocalEstima
                 Tokens = joint.ToList(),
                 From = split,
                 Captures = reducer is null ? [] : [reducer],
+                // what the estimator would otherwise score again (contract 1.4): its top-k and hidden states, in this pass
+                TopLogProbs = estimator.Estimator.AnswerOutputs.TopLogProbs,
+                CaptureFinalHidden = estimator.Estimator.AnswerOutputs.FinalHidden && proxy.SupportsFinalHidden,
             }, cancellationToken);
             var answer = new GeneratedSequence(scores, text, FinishReason.StopToken);
             var sampled = estimator.Sample(proxy, promptTokens, Math.Max(continuation, 1) * 2, _formatter.StopStrings, cancellationToken);

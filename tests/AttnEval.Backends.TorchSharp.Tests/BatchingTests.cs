@@ -8,20 +8,13 @@ namespace AttnEval.Backends.TorchSharp.Tests;
 /// give what one-at-a-time calls give, with every capture in the request's own coordinates.</summary>
 public sealed class BatchingTests : IDisposable
 {
-    private readonly ILanguageModel _m = new TorchSharpBackend().Load(new ModelSource(Path.Combine(SharedData.RepoRoot, "samples", "models", "attneval-lab")));
+    private readonly ILanguageModel _m = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
 
     public void Dispose() => _m.Dispose();
 
-    private static readonly string[] Questions =
-    [
-        "Begin with 8. Plus 7. What is the final number?",
-        "Take the number 7. Then add 1. Then add 7. Plus 1. Then multiply by 9. What number do you get?",
-        "Begin with 1. Multiply by 5. Then subtract 5. What number do you get?",
-        "Take the number 18. Plus 77. What is the final number?",
-        "Start with 6. Add 8. Then add 9. Plus 3. What is the result?",
-    ];
+    private static readonly IReadOnlyList<string> Questions = LabModel.Questions;
 
-    private IReadOnlyList<int> Prompt(string q) => _m.Tokenizer.Encode($"Question: {q}\nAnswer:", addBos: true);
+    private IReadOnlyList<int> Prompt(string q) => _m.Tokenizer.Encode(LabModel.Prompt(q), addBos: true);
 
     private static void SameScores(TokenScores batched, TokenScores single, string what)
     {
@@ -66,6 +59,36 @@ public sealed class BatchingTests : IDisposable
         }
         single.Select(s => s.Sequences[0].Tokens.Count).Distinct().Should().HaveCountGreaterThan(1, "answers end at different steps");
         single.Should().OnlyContain(s => s.Sequences[0].Scores.LogProbs.All(float.IsFinite));
+    }
+
+    [Fact]
+    public void Generation_returns_the_hidden_states_and_top_k_of_the_teacher_forced_pass_over_prompt_and_answer()
+    {
+        // Contract 1.4: CaptureFinalHidden during a left-padded batched decode gives, per answer, the final hidden state of
+        // every fed position (prompt + answer − 1) and TopLogProbs the top-k per step, as one teacher-forced Score does.
+        var prompts = Questions.Select(Prompt).ToList();
+        var requests = prompts.Select((p, i) => new GenerationRequest
+        {
+            PromptTokens = p, MaxNewTokens = 40, TopLogProbs = 5, CaptureFinalHidden = i != 2,     // one row without
+        }).ToList();
+        var batched = _m.GenerateBatch(requests);
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            var seq = batched[i].Sequences[0];
+            if (i == 2) { seq.Scores.FinalHidden.Should().BeNull("its request did not ask"); continue; }
+            var tokens = prompts[i].Concat(seq.Tokens).ToArray();
+            var forced = _m.Score(new ScoreRequest { Tokens = tokens, From = prompts[i].Count, TopLogProbs = 5, CaptureFinalHidden = true });
+            seq.Scores.FinalHidden.Should().HaveCount(tokens.Length - 1, "every fed position: the prompt and all generated tokens but the last");
+            for (int p = 0; p < tokens.Length - 1; p++)
+                for (int k = 0; k < _m.Info.DModel; k++)
+                    seq.Scores.FinalHidden![p][k].Should().BeApproximately(forced.FinalHidden![p][k], 1e-4f, $"question {i}, position {p}, component {k}");
+            seq.Scores.TopK.Should().HaveCount(seq.Tokens.Count);
+            for (int t = 0; t < seq.Tokens.Count; t++)
+            {
+                seq.Scores.TopK![t].Select(e => e.Token).Should().Equal(forced.TopK![t].Select(e => e.Token), $"question {i}, step {t}: the same alternatives");
+                for (int j = 0; j < 5; j++) seq.Scores.TopK[t][j].LogProb.Should().BeApproximately(forced.TopK[t][j].LogProb, 1e-4f, "float32 rounding of log p down to about -16");
+            }
+        }
     }
 
     [SkippableFact]

@@ -69,6 +69,35 @@ public sealed class FocusTests : IDisposable
     }
 
     [Fact]
+    public void Focus_reads_the_top_k_of_the_answer_s_generation_when_it_has_them_and_makes_no_model_call()
+    {
+        // Contract 1.4: the estimator asks the generation for ⌈1/p⌉ = 100 alternatives (the backend caps at V) and then
+        // needs no teacher-forced pass; the top-k given here (V = 6, all entries, more than the 6 read) reproduce S1.
+        var (model, requests) = DistributionModel();
+        var estimator = (FocusEstimator)S1.Create(Factory, new() { ["idf_file"] = IdfFile() });
+        estimator.AnswerOutputs.Should().Be(new AnswerOutputs(100));
+        ((FocusEstimator)S1.Create(Factory, new() { ["p"] = 1e-4 })).AnswerOutputs.Should().Be(default(AnswerOutputs),
+            "10,000 alternatives per step: the pass is cheaper than holding them");
+        var reducer = estimator.CreateReducer(model.Info, S1.P)!;
+        S1.Generate(reducer, S1.Answer.Length);
+        var top = S1.Answer.Select((_, i) => (IReadOnlyList<TokenLogProb>)Pi[i].Select((q, v) => new TokenLogProb(v, (float)Math.Log(q)))
+            .OrderByDescending(t => t.LogProb).ToList()).ToList();
+        var lp = S1.Answer.Select((t, i) => (float)Math.Log(Pi[i][t])).ToArray();
+        var context = S1.Context(model, S1.Answer, lp, new float[S1.Answer.Length], reducer);
+        context = context with { Answer = context.Answer with { Scores = context.Answer.Scores with { TopK = top } } };
+        estimator.Estimate(context).Uncertainty.Should().BeApproximately(11.425851, 1e-6);
+        requests.Should().BeEmpty("the generation's own top-k serve");
+
+        // a generation with fewer alternatives than Focus reads falls back to the pass
+        var few = top.Select(t => (IReadOnlyList<TokenLogProb>)t.Take(2).ToList()).ToList();
+        context = context with { Answer = context.Answer with { Scores = context.Answer.Scores with { TopK = few } } };
+        var again = estimator.CreateReducer(model.Info, S1.P)!;
+        S1.Generate(again, S1.Answer.Length);
+        estimator.Estimate(context with { Reducer = again }).Uncertainty.Should().BeApproximately(11.425851, 1e-6);
+        requests.Should().ContainSingle();
+    }
+
+    [Fact]
     public void Focus_matches_S1_when_the_last_token_is_not_a_keyword() =>
         // token 5 decodes as "." (not a special token): punctuation, so K = {0, 2}
         Focus(eosIsSpecial: false).Uncertainty.Should().BeApproximately(10.029628, 1e-6);

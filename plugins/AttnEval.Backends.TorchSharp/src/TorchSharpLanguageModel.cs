@@ -84,7 +84,11 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         int maxSteps = books.Max(b => b.MaxSteps);
 
         var routes = rows.Select((x, i) => new RowRoute(Info.Layers, requests[x.Request].Captures, x.Sequence, pads[i])).ToArray();
-        var control = CallControl.CreateRouted(Info, routes, requests[0].Interventions);
+        // Final hidden states of every fed position, per row whose request asks (contract 1.4): the prompt's from the
+        // prefill (left padding skipped), then one per decode step; cut to prompt + generated − 1 at the end.
+        var hidden = requests.Any(r => r.CaptureFinalHidden)
+            ? rows.Select(x => requests[x.Request].CaptureFinalHidden ? new List<float[]>() : null).ToArray() : null;
+        var control = CallControl.CreateRouted(Info, routes, requests[0].Interventions, hidden is not null);
         var finished = new bool[n];
         if (control is not null) { control.BlockBudgetBytes = BlockBudgetBytes; control.Finished = finished; }
         var generators = s.IsGreedy ? null : rows.Select(x => new Generator((ulong)((requests[x.Request].Sampling ?? SamplingOptions.Greedy).Seed + x.Sequence))).ToArray();
@@ -109,6 +113,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
                 mask = keyValid.narrow(3, 0, pMax).logical_or(eye(pMax, dtype: ScalarType.Bool, device: _device).view(1, 1, pMax, pMax));
             }
             var logits = _decoder.Logits(ids, positions, mask, cache, control).select(1, pMax - 1);    // [N, V]
+            KeepHidden(hidden, control, pads, pMax);
             for (int step = 0; step < maxSteps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -129,10 +134,37 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
                     ? tensor(rows.Select(x => (long)(requests[x.Request].PromptTokens.Count + step)).ToArray(), [n, 1], device: _device) : null;
                 var stepMask = keyValid?.narrow(3, 0, pMax + step + 1);
                 var newLogits = _decoder.Logits(feed, stepPositions, stepMask, cache, control).select(1, 0);   // [N, V]
+                KeepHidden(hidden, control, null, 1);
                 logits = newLogits.MoveToOuterDisposeScope();
             }
         }
-        return books.Select(b => b.Result()).ToArray();
+        var results = books.Select(b => b.Result()).ToArray();
+        if (hidden is null) return results;
+        var sequences = results.Select(r => r.Sequences.ToArray()).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            if (hidden[i] is not { } h) continue;
+            var (r, k) = rows[i];
+            var seq = sequences[r][k];
+            int fed = requests[r].PromptTokens.Count + seq.Tokens.Count - 1;                       // the last token is never fed
+            if (h.Count > fed) h.RemoveRange(fed, h.Count - fed);
+            sequences[r][k] = seq with { Scores = seq.Scores with { FinalHidden = h } };
+        }
+        return results.Select((res, r) => res with { Sequences = sequences[r] }).ToArray();
+    }
+
+    /// <summary>Appends each row's final hidden states of the forward just run (<c>[N × T × d]</c> in the control) to its
+    /// list, skipping the row's left padding (<paramref name="pads"/>; null = none).</summary>
+    private void KeepHidden(List<float[]>?[]? hidden, CallControl? control, int[]? pads, int t)
+    {
+        if (hidden is null) return;
+        var flat = control?.FinalHidden ?? throw new InvalidOperationException("the decoder returned no final hidden states");
+        int d = _decoder.DModel;
+        for (int i = 0; i < hidden.Length; i++)
+        {
+            if (hidden[i] is not { } list) continue;
+            for (int p = pads?[i] ?? 0; p < t; p++) list.Add(flat.AsSpan((i * t + p) * d, d).ToArray());
+        }
     }
 
     public TokenScores Score(ScoreRequest request, CancellationToken cancellationToken = default)

@@ -156,6 +156,10 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         }
         var g = recipe.Generation;
         var live = items.Where(i => !i.Failed).ToList();
+        // What the estimators want from the judged answer's generation itself (contract 1.4), so they need no second pass.
+        var outputs = estimators.Select(e => e.Estimator.AnswerOutputs).ToList();
+        int topLogProbs = outputs.Count == 0 ? 0 : outputs.Max(o => o.TopLogProbs);
+        bool finalHidden = model.SupportsFinalHidden && outputs.Any(o => o.FinalHidden);
         GenerationRequest Greedy(Pending item)
         {
             item.Reducers = estimators.Select(e => e.Estimator.Needs.HasFlag(MetricNeeds.AttentionRows) ? e.Estimator.CreateReducer(model.Info, item.Tokens.Count) : null).ToArray();
@@ -164,6 +168,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             {
                 PromptTokens = item.Tokens, MaxNewTokens = g.MaxNewTokens, Sampling = new SamplingOptions(g.Temperature, g.TopP, g.TopK, g.Seed),
                 StopStrings = g.Stop, Captures = item.Timed.OfType<IAttentionRowReducer>().ToList(),
+                TopLogProbs = topLogProbs, CaptureFinalHidden = finalHidden,
             };
         }
         GenerationRequest Sampling(Pending item) => new()
