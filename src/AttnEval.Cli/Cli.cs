@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AttnEval.Core.Plugins;
 
 namespace AttnEval.Cli;
 
@@ -15,6 +16,14 @@ internal static class Cli
             Recursive = true,
             AllowMultipleArgumentsPerToken = false,
         };
+        var addPlugins = new Option<string[]>("--add-plugins")
+        {
+            Description = "Plugin directory loaded as well as the --plugins or default ones (repeatable), e.g. bin/plugins of a plugin you built",
+            Recursive = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        string[] PluginDirs(ParseResult r) =>
+            [.. r.GetValue(plugins) is { Length: > 0 } dirs ? dirs : PluginHost.DefaultDirectories(), .. r.GetValue(addPlugins) ?? []];
         var set = new Option<string[]>("--set") { Description = "Override a recipe key: --set dataset.limit=5 (repeatable)", AllowMultipleArgumentsPerToken = false };
         var limit = new Option<int?>("--limit") { Description = "Shorthand for --set dataset.limit=N" };
         limit.Validators.Add(r =>
@@ -25,21 +34,21 @@ internal static class Cli
         var recipe = new Argument<string>("recipe") { Description = "Recipe YAML file" };
 
         var run = new Command("run", "Run a recipe and write a run folder (samples.jsonl, summary.json, report.html)") { recipe, set, limit, resume };
-        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, r.GetValue(set) ?? [], r.GetValue(limit), r.GetValue(resume), r.GetValue(plugins)));
+        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, r.GetValue(set) ?? [], r.GetValue(limit), r.GetValue(resume), PluginDirs(r)));
 
         var recipes = new Argument<string[]>("recipes") { Description = "Recipe files to check", Arity = ArgumentArity.OneOrMore };
         var validateSet = new Option<string[]>("--set") { Description = "Override a recipe key before validation (repeatable)", AllowMultipleArgumentsPerToken = false };
         var validate = new Command("validate", "Check recipes (keys, types, ranges, files, plugin names) without loading a model or writing anything") { recipes, validateSet };
-        validate.SetAction(r => Commands.Validate(r.GetValue(recipes)!, r.GetValue(validateSet) ?? [], r.GetValue(plugins)));
+        validate.SetAction(r => Commands.Validate(r.GetValue(recipes)!, r.GetValue(validateSet) ?? [], PluginDirs(r)));
 
         var listJson = new Option<bool>("--json") { Description = "One JSON array instead of a table" };
         var list = new Command("list", "List every installed part: name, kind, plugin, version, folder, what it adds to generation, description") { listJson };
-        list.SetAction(r => Commands.List(r.GetValue(plugins), r.GetValue(listJson)));
+        list.SetAction(r => Commands.List(PluginDirs(r), r.GetValue(listJson)));
 
         var partName = new Argument<string>("name") { Description = "A part's name, as in recipes (e.g. uqac, torchsharp, numeric-final-answer)" };
         var describeJson = new Option<bool>("--json") { Description = "One JSON object instead of text" };
         var describe = new Command("describe", "Show one installed part: its description, what it adds to generation, and every option (type, default, range, meaning)") { partName, describeJson };
-        describe.SetAction(r => Commands.Describe(r.GetValue(partName)!, r.GetValue(plugins), r.GetValue(describeJson)));
+        describe.SetAction(r => Commands.Describe(r.GetValue(partName)!, PluginDirs(r), r.GetValue(describeJson)));
 
         var runDir = new Argument<string>("run-dir") { Description = "A run folder" };
         var report = new Command("report", "Re-render report.html from a run folder's summary.json and samples.jsonl") { runDir };
@@ -58,13 +67,14 @@ internal static class Cli
         var bench = new Command("bench", "Measure generation and scoring speed and peak memory; prints one JSON line")
             { model, backend, device, dtype, tokenizer, prompt, newTokens, scoreTokens, repeats, threads };
         bench.SetAction(r => Commands.Bench(new BenchOptions(r.GetValue(model)!, r.GetValue(backend)!, r.GetValue(device)!, r.GetValue(dtype)!,
-            r.GetValue(tokenizer), r.GetValue(prompt), r.GetValue(newTokens), r.GetValue(scoreTokens), r.GetValue(repeats), r.GetValue(threads)), r.GetValue(plugins)));
+            r.GetValue(tokenizer), r.GetValue(prompt), r.GetValue(newTokens), r.GetValue(scoreTokens), r.GetValue(repeats), r.GetValue(threads)), PluginDirs(r)));
 
         var root = new RootCommand("attneval — read a language model's attention to judge its answers and its parts")
         {
             run, validate, list, describe, report, bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(), TokenizeCommand.Build(),
         };
         root.Options.Add(plugins);
+        root.Options.Add(addPlugins);
         root.SetAction(_ => Help(root));
         return root;
     }

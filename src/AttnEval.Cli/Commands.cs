@@ -36,10 +36,15 @@ internal static partial class Commands
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); Console.Error.WriteLine("attneval: stopping after the current sample…"); };
         Console.CancelKeyPress += onCancel;
         string? runDir = resume;
+        // run.log in the run folder gets what the console prints from here on (the observer before the tee: see ConsoleObserver).
+        using var log = new RunLog();
+        var observer = new ConsoleObserver(log);
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        Console.SetOut(log.Tee(stdout));
+        Console.SetError(log.Tee(stderr));
         try
         {
             var recipe = new RecipeLoader(host.Catalog).Load(recipePath, overrides);
-            var observer = new ConsoleObserver();
             var watch = new DirCapture(observer, d => runDir = d);
             runDir = observer.Run(() => recipe.Kind switch
             {
@@ -94,6 +99,8 @@ internal static partial class Commands
         finally
         {
             Console.CancelKeyPress -= onCancel;
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
         }
     }
 

@@ -5,9 +5,13 @@ using Spectre.Console;
 namespace AttnEval.Cli;
 
 /// <summary>Shows run progress: a Spectre.Console bar with rate and ETA on an interactive terminal, otherwise plain
-/// lines (at most one per second, plus the last).</summary>
-internal sealed class ConsoleObserver : IRunObserver
+/// lines (at most one per second, plus the last). The plain lines and status messages also go to <paramref name="log"/>
+/// (the run folder's <c>run.log</c>) when the terminal shows the bar instead.</summary>
+/// <remarks>Create it before <see cref="Console.Out"/> is replaced (Commands.Run tees it into the log): deciding
+/// <see cref="Interactive"/> binds Spectre.Console to the terminal's own output, so the bar never reaches the log.</remarks>
+internal sealed class ConsoleObserver(RunLog? log = null) : IRunObserver
 {
+    private readonly bool _interactive = Interactive;
     private readonly Stopwatch _clock = new();
     private ProgressContext? _context;
     private ProgressTask? _task;
@@ -20,7 +24,7 @@ internal sealed class ConsoleObserver : IRunObserver
     /// <summary>Runs <paramref name="body"/> inside a live progress display when the terminal allows it.</summary>
     public T Run<T>(Func<T> body)
     {
-        if (!Interactive) return body();
+        if (!_interactive) return body();
         return AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -31,6 +35,7 @@ internal sealed class ConsoleObserver : IRunObserver
     {
         _total = total; _done = alreadyDone; _startDone = alreadyDone;
         _clock.Restart();
+        log?.Attach(runDir);
         Console.Error.WriteLine($"run folder: {runDir}" + (alreadyDone > 0 ? $" (resuming: {alreadyDone} of {total} samples already done)" : ""));
         if (_context is not null)
         {
@@ -47,20 +52,25 @@ internal sealed class ConsoleObserver : IRunObserver
         {
             _task.Increment(1);
             _task.Description = _errors > 0 ? $"samples ({_errors} with errors)" : "samples";
-            return;
         }
         var elapsed = _clock.Elapsed;
         if (_done < _total && elapsed - _lastLine < TimeSpan.FromSeconds(1)) return;
         _lastLine = elapsed;
         double rate = (_done - _startDone) / Math.Max(1e-9, elapsed.TotalSeconds);
         var eta = rate > 0 ? TimeSpan.FromSeconds((_total - _done) / rate) : TimeSpan.Zero;
-        Console.Error.WriteLine($"[{_done}/{_total}] {100.0 * _done / Math.Max(1, _total):0}%  {rate:0.00} samples/s  ETA {eta:hh\\:mm\\:ss}" +
-                                (_errors > 0 ? $"  {_errors} with errors" : ""));
+        var line = $"[{_done}/{_total}] {100.0 * _done / Math.Max(1, _total):0}%  {rate:0.00} samples/s  ETA {eta:hh\\:mm\\:ss}" +
+                   (_errors > 0 ? $"  {_errors} with errors" : "");
+        if (_task is not null) log?.WriteLine(line);
+        else Console.Error.WriteLine(line);
     }
 
     public void Status(string message)
     {
-        if (_context is not null) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+        if (_context is not null)
+        {
+            AnsiConsole.MarkupLine($"[grey]{Markup.Escape(message)}[/]");
+            log?.WriteLine(message);
+        }
         else Console.Error.WriteLine(message);
     }
 }

@@ -21,7 +21,7 @@ public sealed class RunEndToEndTests
 
         var dir = RunDirOf(work);
         Directory.GetFiles(dir).Select(Path.GetFileName).Should().BeEquivalentTo(
-            ["recipe.resolved.yaml", "manifest.json", "samples.jsonl", "timings.jsonl", "summary.json", "report.html"]);
+            ["recipe.resolved.yaml", "manifest.json", "samples.jsonl", "timings.jsonl", "summary.json", "report.html", "run.log"]);
         var records = Records(dir);
         records.Select(r => (string)r["id"]!).Should().Equal(Enumerable.Range(0, 24).Select(i => $"q{i:00}"));
 
@@ -48,6 +48,20 @@ public sealed class RunEndToEndTests
         html.Should().Contain("<th>msp</th>").And.Contain("error: InvalidOperationException: fake-flaky was told to fail on q03")
             .And.Contain("<th>cost</th>", "each method's added time is a column");
         stdout.Should().Contain("cost: added time as a share of greedy generation");
+
+        // run.log holds what the console printed: status and progress lines (stderr), then the final table (stdout).
+        var log = File.ReadAllLines(Path.Combine(dir, "run.log"));
+        log[0].Should().StartWith("loading model ", "lines printed before the run folder existed are kept");
+        log.Should().Contain($"run folder: {dir}").And.Contain(l => l.StartsWith("[24/24] 100%", StringComparison.Ordinal));
+        log.Should().ContainInOrder(stdout.TrimEnd('\n').Split('\n'));
+
+        // manifest.json: when the run started and ended, and how long it took.
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json")))!;
+        var started = DateTime.Parse((string)manifest["started_utc"]!, null, System.Globalization.DateTimeStyles.RoundtripKind);
+        var ended = DateTime.Parse((string)manifest["ended_utc"]!, null, System.Globalization.DateTimeStyles.RoundtripKind);
+        ended.Should().BeAfter(started).And.BeCloseTo(DateTime.UtcNow, TimeSpan.FromMinutes(5));
+        ((double)manifest["duration_s"]!).Should().BeApproximately((ended - started).TotalSeconds, 0.002).And.BePositive();
+        manifest["resumed_utc"].Should().BeNull();
     }
 
     [Fact]
@@ -102,6 +116,10 @@ public sealed class RunEndToEndTests
         var (code, _, stderr) = AttnEvalProcess.Run(work, [.. args, "--resume", dir]);
         code.Should().Be(0, stderr);
         stderr.Should().Contain($"resuming: {partial} of 24 samples already done");
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json")))!;
+        manifest["resumed_utc"]!.AsArray().Should().ContainSingle();
+        ((double)manifest["duration_s"]!).Should().BePositive();
+        File.ReadAllText(Path.Combine(dir, "run.log")).Should().Contain("resuming:", "the resumed attempt appends to the log");
 
         // 3. An uninterrupted run of the same recipe.
         var (code2, _, stderr2) = AttnEvalProcess.Run(work, [.. args, "--set", "output.dir=clean"]);

@@ -251,7 +251,8 @@ public sealed class PluginHost : IDisposable
     private IComponentCatalog? _catalog;
 
     /// <summary>Default plugin directories: <c>$ATTNEVAL_PLUGINS</c> (path-separated list) if set, else
-    /// <c>plugins/</c> beside the host and <c>../plugins/</c> (the build layout artifacts/&lt;cfg&gt;/{attneval,plugins}).</summary>
+    /// <c>plugins/</c> beside the host (a published host and the installed tool, whose package carries the built-in plugins
+    /// there) and <c>../plugins/</c> (the build layout artifacts/&lt;cfg&gt;/{attneval,plugins}).</summary>
     public static IReadOnlyList<string> DefaultDirectories()
     {
         var env = Environment.GetEnvironmentVariable("ATTNEVAL_PLUGINS");

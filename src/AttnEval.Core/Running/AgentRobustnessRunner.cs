@@ -102,6 +102,7 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
         var summary = Summarize(recipe, spec.Name, result, records);
         folder.WriteJson(RunFolder.SummaryFile, summary);
         RunFolder.WriteAtomic(Path.Combine(folder.Path, "report.html"), RenderReport(summary));
+        RunSetup.RecordEnd(folder);
         return folder.Path;
     }
 

@@ -90,6 +90,7 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
         _observer.Status("writing summary.json and report.html");
         folder.WriteJson(RunFolder.SummaryFile, Summarize(recipe, RunFolder.ReadSamples(folder.Path), selections));
         HtmlReport.Write(folder.Path);
+        RunSetup.RecordEnd(folder);
         return folder.Path;
     }
 

@@ -81,6 +81,7 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
         _observer.Status("writing summary.json and report.html");
         folder.WriteJson(RunFolder.SummaryFile, Summarize(recipe, RunFolder.ReadSamples(folder.Path)));
         HtmlReport.Write(folder.Path);
+        RunSetup.RecordEnd(folder);
         return folder.Path;
     }
 

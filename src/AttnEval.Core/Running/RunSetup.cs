@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
@@ -33,6 +34,7 @@ internal static class RunSetup
     public static (RunFolder Folder, ILanguageModel Model) Open(IModelBackend backend, Recipe recipe, string? resumeDir,
         IEnumerable<object> components, IRunObserver observer, CancellationToken ct, Action<ILanguageModel>? checkModel = null)
     {
+        var started = DateTime.UtcNow;
         var yaml = recipe.ToResolvedYaml();
         var folder = resumeDir is null ? null : RunFolder.Resume(resumeDir, yaml);
         ILanguageModel? model = null;
@@ -43,8 +45,15 @@ internal static class RunSetup
             catch (ModelLoadException e) { throw new RunInputException(e.Message, e); }
             foreach (var warning in model.Info.Warnings) observer.Status("warning: " + warning);
             checkModel?.Invoke(model);
-            folder ??= RunFolder.Create(recipe.OutputDir, recipe.Name, yaml, Manifest(recipe, components));
+            bool resumed = folder is not null;
+            folder ??= RunFolder.Create(recipe.OutputDir, recipe.Name, yaml, Manifest(recipe, components, started));
             RecordModel(folder, model.Info);
+            if (resumed)
+                EditManifest(folder, m =>
+                {
+                    if (m["resumed_utc"] is not JsonArray times) m["resumed_utc"] = times = new JsonArray();
+                    times.Add(Utc(started));
+                });
             return (folder, model);
         }
         catch
@@ -55,8 +64,9 @@ internal static class RunSetup
         }
     }
 
-    /// <summary>The manifest of a new run: versions, recipe name, dataset hash, seeds, dtype, device, machine.</summary>
-    public static JsonObject Manifest(Recipe recipe, IEnumerable<object> components)
+    /// <summary>The manifest of a new run: versions, recipe name, dataset hash, seeds, dtype, device, machine, and when the
+    /// run started (<paramref name="startedUtc"/>, default now; <see cref="RecordEnd"/> adds the end and the duration).</summary>
+    public static JsonObject Manifest(Recipe recipe, IEnumerable<object> components, DateTime? startedUtc = null)
     {
         var versions = new JsonObject();
         foreach (var a in components.Select(o => o.GetType().Assembly).Distinct())
@@ -79,28 +89,52 @@ internal static class RunSetup
                 ["cores"] = Environment.ProcessorCount,
                 ["dotnet"] = RuntimeInformation.FrameworkDescription,
             },
-            ["started_utc"] = DateTime.UtcNow.ToString("O"),
+            ["started_utc"] = Utc(startedUtc ?? DateTime.UtcNow),
         };
+    }
+
+    /// <summary>Records in the manifest when the run ended (<c>ended_utc</c>, once <c>summary.json</c> and the report are
+    /// written) and <c>duration_s</c>, the seconds from <c>started_utc</c> (the first attempt's start, before the model
+    /// loads) to that end: a resumed run (<c>resumed_utc</c> lists each resume) counts the time between its attempts too.</summary>
+    public static void RecordEnd(RunFolder folder, DateTime? endedUtc = null)
+    {
+        var ended = endedUtc ?? DateTime.UtcNow;
+        EditManifest(folder, m =>
+        {
+            m["ended_utc"] = Utc(ended);
+            if (DateTime.TryParse((string?)m["started_utc"], CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var started))
+                m["duration_s"] = Math.Round((ended - started.ToUniversalTime()).TotalSeconds, 3);
+        });
+    }
+
+    private static string Utc(DateTime time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    /// <summary>Reads the folder's manifest, applies <paramref name="edit"/> and writes it back atomically.</summary>
+    private static void EditManifest(RunFolder folder, Action<JsonObject> edit)
+    {
+        var manifest = JsonNode.Parse(File.ReadAllText(folder.File(RunFolder.ManifestFile)))!.AsObject();
+        edit(manifest);
+        folder.WriteJson(RunFolder.ManifestFile, manifest);
     }
 
     /// <summary>Records the loaded model in the manifest; on resume, refuses a model whose weights changed.</summary>
     /// <exception cref="RunFolderException">The weights' sha256 differs from the recorded one.</exception>
     public static void RecordModel(RunFolder folder, ModelInfo info)
     {
-        var path = folder.File(RunFolder.ManifestFile);
-        var manifest = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        var known = (string?)manifest["model"]?["weights_sha256"];
-        if (known is not null && known != info.WeightsSha256)
-            throw new RunFolderException($"{folder.Path}: the model's weights changed since this run started (sha256 {known[..Math.Min(12, known.Length)]} → {info.WeightsSha256[..Math.Min(12, info.WeightsSha256.Length)]}); start a new run");
-        manifest["model"] = new JsonObject
+        EditManifest(folder, manifest =>
         {
-            ["name"] = info.Name, ["architecture"] = info.Architecture, ["layers"] = info.Layers, ["heads"] = info.Heads,
-            ["kv_heads"] = info.KvHeads, ["d_model"] = info.DModel, ["vocab_size"] = info.VocabSize,
-            ["context_length"] = info.ContextLength, ["dtype"] = info.DType, ["device"] = info.Device,
-            ["weights_sha256"] = info.WeightsSha256,
-        };
-        if (info.Warnings.Count > 0) manifest["model"]!["warnings"] = new JsonArray(info.Warnings.Select(w => (JsonNode?)w).ToArray());
-        folder.WriteJson(RunFolder.ManifestFile, manifest);
+            var known = (string?)manifest["model"]?["weights_sha256"];
+            if (known is not null && known != info.WeightsSha256)
+                throw new RunFolderException($"{folder.Path}: the model's weights changed since this run started (sha256 {known[..Math.Min(12, known.Length)]} → {info.WeightsSha256[..Math.Min(12, info.WeightsSha256.Length)]}); start a new run");
+            manifest["model"] = new JsonObject
+            {
+                ["name"] = info.Name, ["architecture"] = info.Architecture, ["layers"] = info.Layers, ["heads"] = info.Heads,
+                ["kv_heads"] = info.KvHeads, ["d_model"] = info.DModel, ["vocab_size"] = info.VocabSize,
+                ["context_length"] = info.ContextLength, ["dtype"] = info.DType, ["device"] = info.Device,
+                ["weights_sha256"] = info.WeightsSha256,
+            };
+            if (info.Warnings.Count > 0) manifest["model"]!["warnings"] = new JsonArray(info.Warnings.Select(w => (JsonNode?)w).ToArray());
+        });
     }
 
     /// <summary>The header every <c>summary.json</c> of an analysis run starts with: schema version, recipe name and kind,

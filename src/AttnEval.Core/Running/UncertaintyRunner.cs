@@ -85,6 +85,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         summary["cost"] = RunSummary.Cost(recipe, records, RunFolder.ReadTimings(folder.Path));
         folder.WriteJson(RunFolder.SummaryFile, summary);
         _writeReport(folder.Path);
+        RunSetup.RecordEnd(folder);
         return folder.Path;
     }
 
