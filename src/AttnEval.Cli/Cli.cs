@@ -47,8 +47,9 @@ internal static class Cli
 
         var partName = new Argument<string>("name") { Description = "A part's name, as in recipes (e.g. uqac, torchsharp, numeric-final-answer)" };
         var describeJson = new Option<bool>("--json") { Description = "One JSON object instead of text" };
-        var describe = new Command("describe", "Show one installed part: its description, what it adds to generation, and every option (type, default, range, meaning)") { partName, describeJson };
-        describe.SetAction(r => Commands.Describe(r.GetValue(partName)!, PluginDirs(r), r.GetValue(describeJson)));
+        var describeRuns = new Option<string>("--runs") { Description = "Folder of run folders whose newest summary.json gives the measured cost", DefaultValueFactory = _ => "runs" };
+        var describe = new Command("describe", "Show one installed part: its description, what it adds to generation (and its cost measured in the newest run under runs/), and every option (type, default, range, meaning)") { partName, describeJson, describeRuns };
+        describe.SetAction(r => Commands.Describe(r.GetValue(partName)!, PluginDirs(r), r.GetValue(describeJson), r.GetValue(describeRuns)));
 
         var runDir = new Argument<string>("run-dir") { Description = "A run folder" };
         var report = new Command("report", "Re-render report.html from a run folder's summary.json and samples.jsonl") { runDir };
@@ -71,7 +72,7 @@ internal static class Cli
 
         var root = new RootCommand("attneval — read a language model's attention to judge its answers and its parts")
         {
-            run, validate, list, describe, report, bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(), TokenizeCommand.Build(),
+            run, validate, list, describe, report, CompareCommand.Build(), bench, CalibrateCommand.Build(), ExportOnnxCommand.Build(), TokenizeCommand.Build(),
         };
         root.Options.Add(plugins);
         root.Options.Add(addPlugins);

@@ -50,9 +50,33 @@ internal static partial class Commands
         return Cli.Ok;
     }
 
+    /// <summary>The estimator's cost in the newest finished run under <paramref name="runsDir"/> that ran it (its
+    /// <c>summary.json</c> <c>cost</c> section): run folder, seconds, questions and fraction of generation time; null when
+    /// no run there has it.</summary>
+    internal static JsonObject? MeasuredCost(string runsDir, string name)
+    {
+        if (!Directory.Exists(runsDir)) return null;
+        foreach (var summary in Directory.EnumerateFiles(runsDir, "summary.json", SearchOption.AllDirectories)
+                     .Select(f => new FileInfo(f)).OrderByDescending(f => f.LastWriteTimeUtc))
+        {
+            try
+            {
+                var cost = JsonNode.Parse(File.ReadAllText(summary.FullName))?["cost"];
+                if (cost?["methods"]?[name] is not JsonObject m || m["fraction_of_generation"] is null) continue;
+                return new JsonObject
+                {
+                    ["run"] = summary.DirectoryName, ["n"] = cost["n"]?.DeepClone(), ["seconds"] = m["seconds"]?.DeepClone(),
+                    ["fraction_of_generation"] = m["fraction_of_generation"]!.DeepClone(),
+                };
+            }
+            catch (Exception e) when (e is IOException or System.Text.Json.JsonException or InvalidOperationException) { }
+        }
+        return null;
+    }
+
     /// <summary>One part by name: kind, plugin, description, what it adds to generation, and every option it accepts.
     /// An unknown name is one error line with the nearest installed name (exit 2).</summary>
-    public static int Describe(string name, string[]? pluginDirs, bool json = false)
+    public static int Describe(string name, string[]? pluginDirs, bool json = false, string? runsDir = null)
     {
         using var host = LoadHost(pluginDirs, quiet: true);
         var matches = Parts(host).Where(x => x.Export.Name == name).ToList();
@@ -78,11 +102,16 @@ internal static partial class Commands
                     ["description"] = o.Description,
                 }).ToArray()),
             };
+            var measured = MeasuredCost(runsDir ?? "runs", export.Name);
+            if (measured is not null) node["measured_cost"] = measured;
             described.Add(node);
             if (json) continue;
             Console.WriteLine($"{export.Name} ({export.Kind}) — plugin {plugin.Name} {plugin.Version}, {plugin.Folder}");
             if (export.Description.Length > 0) Console.WriteLine(export.Description);
             if (export.Cost.Length > 0) Console.WriteLine($"adds to generation: {export.Cost} (each run measures it: summary.json cost)");
+            if (measured is not null)
+                Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"measured cost: {(double)measured["fraction_of_generation"]!:0.###} of generation time ({(double)measured["seconds"]!:0.##} s for {(int)measured["n"]!} questions) in {measured["run"]}"));
             if (options.Count == 0) { Console.WriteLine("options: none"); continue; }
             Console.WriteLine("options:");
             foreach (var o in options)

@@ -89,6 +89,36 @@ public sealed class ValidateAndListTests
         ((double)alpha["max"]!).Should().Be(1);
         ((string)alpha["type"]!).Should().Be("number");
 
+        rauq["measured_cost"].Should().BeNull("no run under the data folder's runs/ has rauq");
+
+        // the measured cost comes from the newest finished run under --runs that ran the estimator
+        var runs = Directory.CreateTempSubdirectory("attneval-describe-runs-").FullName;
+        try
+        {
+            void Summary(string run, double fraction, DateTime written)
+            {
+                Directory.CreateDirectory(Path.Combine(runs, run));
+                var path = Path.Combine(runs, run, "summary.json");
+                var cost = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["kind"] = "uncertainty",
+                    ["cost"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["n"] = 100,
+                        ["methods"] = new System.Text.Json.Nodes.JsonObject { ["uqac"] = new System.Text.Json.Nodes.JsonObject { ["seconds"] = 0.9, ["fraction_of_generation"] = fraction } },
+                    },
+                };
+                File.WriteAllText(path, cost.ToJsonString());
+                File.SetLastWriteTimeUtc(path, written);
+            }
+            Summary("old", 0.5, DateTime.UtcNow.AddHours(-1));
+            Summary("new", 0.2, DateTime.UtcNow);
+            (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["describe", "uqac", "--runs", runs, .. AttnEvalProcess.PluginArgs()]);
+            code.Should().Be(0);
+            stdout.Should().Contain($"measured cost: 0.2 of generation time (0.9 s for 100 questions) in {Path.Combine(runs, "new")}");
+        }
+        finally { Directory.Delete(runs, recursive: true); }
+
         var (bad, _, stderr) = AttnEvalProcess.Run(AttnEvalProcess.DataDir, ["describe", "uqak", .. AttnEvalProcess.PluginArgs()]);
         bad.Should().Be(2);
         stderr.Trim().Should().Be("attneval: no installed part is named 'uqak'; did you mean 'uqac'? (attneval list shows them)");

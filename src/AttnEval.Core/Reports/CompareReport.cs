@@ -1,0 +1,81 @@
+using System.Globalization;
+using AttnEval.Core.Evaluation;
+using HandlebarsDotNet;
+
+namespace AttnEval.Core.Reports;
+
+/// <summary>Renders <c>compare.html</c> of <c>attneval compare</c>: the runs, one table per evaluation metric (methods ×
+/// runs, each run's estimate and interval, the best run per method in bold) and the paired differences to the first run.
+/// Every value is HTML-encoded by Handlebars.</summary>
+public static class CompareReport
+{
+    private static readonly Lazy<HandlebarsTemplate<object, object>> Template = new(() =>
+    {
+        using var stream = typeof(CompareReport).Assembly.GetManifestResourceStream("AttnEval.Core.Reports.compare-report.hbs")
+                           ?? throw new InvalidOperationException("compare report template missing from AttnEval.Core");
+        using var reader = new StreamReader(stream);
+        return Handlebars.Create().Compile(reader.ReadToEnd());
+    });
+
+    /// <summary>Metrics where a lower value is better; every other is higher-is-better.</summary>
+    private static readonly HashSet<string> LowerIsBetter = new(StringComparer.Ordinal) { "ece", "brier" };
+
+    /// <summary>Builds the HTML text.</summary>
+    public static string Render(RunComparison comparison)
+    {
+        ArgumentNullException.ThrowIfNull(comparison);
+        static string F(double? x) => x is { } v ? (Math.Abs(v) < 0.0005 ? 0.0 : v).ToString("0.000", CultureInfo.InvariantCulture) : "—";
+        var metrics = comparison.Metrics.Select(metric =>
+        {
+            bool lower = LowerIsBetter.Contains(metric);
+            return new Dictionary<string, object?>
+            {
+                ["title"] = metric.ToUpperInvariant(),
+                ["direction"] = lower ? "lower is better" : "higher is better",
+                ["rows"] = comparison.Methods.Select(m =>
+                {
+                    var values = m.Values[metric];
+                    var known = values.Where(v => v?.Value is not null).Select(v => v!.Value!.Value).ToList();
+                    double? best = known.Count < 2 ? null : lower ? known.Min() : known.Max();
+                    return new Dictionary<string, object?>
+                    {
+                        ["method"] = m.Method,
+                        ["cells"] = values.Select(v => new Dictionary<string, object?>
+                        {
+                            ["value"] = v is null ? "not run" : F(v.Value),
+                            ["interval"] = v?.Value is null ? "" : $"[{F(v.Lower)}, {F(v.Upper)}]",
+                            ["css"] = best is { } b && v?.Value == b ? "best" : "",
+                        }).ToList(),
+                    };
+                }).ToList(),
+            };
+        }).ToList();
+        var paired = RunComparison.PairedMetrics.Select(metric => new Dictionary<string, object?>
+        {
+            ["title"] = metric.ToUpperInvariant(),
+            ["rows"] = comparison.Methods.Select(m => new Dictionary<string, object?>
+            {
+                ["method"] = m.Method,
+                ["cells"] = m.Paired[metric].Select(p => new Dictionary<string, object?>
+                {
+                    ["value"] = p.Delta is { } d ? (d >= 0 ? "+" : "") + F(d) : "—",
+                    ["interval"] = p.Delta is null ? p.Note : $"[{F(p.Lower)}, {F(p.Upper)}] · {p.Shared} shared",
+                    ["css"] = p.Lower > 0 ? "up" : p.Upper < 0 ? "down" : "",
+                }).ToList(),
+            }).ToList(),
+        }).ToList();
+        return Template.Value(new Dictionary<string, object?>
+        {
+            ["count"] = comparison.Runs.Count,
+            ["runs"] = comparison.Runs.Select((r, k) => new Dictionary<string, object?>
+            {
+                ["index"] = k + 1, ["dir"] = r.Label, ["name"] = r.Name, ["model"] = r.Model, ["samples"] = r.Samples, ["accuracy"] = F(r.Accuracy),
+            }).ToList(),
+            ["others"] = Enumerable.Range(2, comparison.Runs.Count - 1).ToList(),
+            ["metrics"] = metrics,
+            ["paired"] = paired,
+            ["level"] = comparison.Level.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal),
+            ["resamples"] = comparison.Resamples,
+        });
+    }
+}
