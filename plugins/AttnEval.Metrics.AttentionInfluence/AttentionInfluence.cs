@@ -207,7 +207,44 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
          "children play with red kites in the green field beside the river where boats carry fresh bread to the quiet market town").Split(' ');
 
     /// <inheritdoc />
-    public SampleEstimate Score(ILanguageModel model, Sample document, CancellationToken cancellationToken = default)
+    public SampleEstimate Score(ILanguageModel model, Sample document, CancellationToken cancellationToken = default) =>
+        ScoreBatch(model, [document], cancellationToken)[0];
+
+    /// <summary>Scores several documents with two batched model calls in all: every chunk of every document without
+    /// masking in one <see cref="ILanguageModel.ScoreBatch"/>, then every chunk with the heads under uniform attention in
+    /// another (contract 1.4). Equal to <see cref="Score"/> per document (batched and one-by-one scoring agree within
+    /// float rounding).</summary>
+    /// <exception cref="InvalidDataException">A document with no tokens or too short to score (the host then scores one
+    /// by one, so that the error costs only that document).</exception>
+    public IReadOnlyList<SampleEstimate> ScoreBatch(ILanguageModel model, IReadOnlyList<Sample> documents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        var chunked = documents.Select(d => Chunks(model, d)).ToList();
+        var losses = Losses(model, chunked, _heads, cancellationToken);
+        // every document is checked before any is kept for the corpus check, so a batch that throws (and is then scored
+        // one by one by the host) keeps nothing twice
+        for (int i = 0; i < documents.Count; i++)
+            if (losses[i].N == 0) throw new InvalidDataException($"document {documents[i].Id} is too short to score (needs ≥ 2 tokens with BOS)");
+        var results = new SampleEstimate[documents.Count];
+        for (int i = 0; i < documents.Count; i++)
+        {
+            var (lBase, lRef, n) = losses[i];
+            var document = documents[i];
+            if (_checkDocs.Count < options.CheckDocuments) _checkDocs.Add((document.Id, chunked[i], Label(document.Target)));
+            var group = Convert.ToString(document.Field(options.GroupField), CultureInfo.InvariantCulture);
+            results[i] = new SampleEstimate(Formula(lBase, lRef))
+            {
+                Details = new Dictionary<string, object?> { ["group"] = group, ["l_base"] = lBase, ["l_ref"] = lRef, ["n_tokens"] = n },
+            };
+        }
+        _model = model;
+        return results;
+    }
+
+    /// <summary>The document's token sequences of at most <c>chunk_tokens</c> (context length) tokens, BOS first when the
+    /// tokenizer has one; pieces shorter than 2 tokens are dropped.</summary>
+    /// <exception cref="InvalidDataException">The document has no tokens.</exception>
+    private List<List<int>> Chunks(ILanguageModel model, Sample document)
     {
         var tok = model.Tokenizer;
         var ids = tok.Encode(document.Input);
@@ -220,33 +257,34 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
             List<int> seq = tok.BosId is { } bos ? [bos, .. part] : part;
             if (seq.Count >= 2) chunks.Add(seq);
         }
-        var (lBase, lRef, n) = Losses(model, chunks, _heads, cancellationToken);
-        if (n == 0) throw new InvalidDataException($"document {document.Id} is too short to score (needs ≥ 2 tokens with BOS)");
-        _model = model;
-        if (_checkDocs.Count < options.CheckDocuments) _checkDocs.Add((document.Id, chunks, Label(document.Target)));
-        var group = Convert.ToString(document.Field(options.GroupField), CultureInfo.InvariantCulture);
-        return new SampleEstimate(Formula(lBase, lRef))
-        {
-            Details = new Dictionary<string, object?> { ["group"] = group, ["l_base"] = lBase, ["l_ref"] = lRef, ["n_tokens"] = n },
-        };
+        return chunks;
     }
 
-    /// <summary>Mean token cross-entropy (nats) of the chunks without and with <paramref name="heads"/> under uniform
-    /// attention, and the number of scored tokens.</summary>
-    private static (double LBase, double LRef, int N) Losses(ILanguageModel model, IReadOnlyList<List<int>> chunks, IReadOnlyList<HeadId> heads, CancellationToken ct)
+    /// <summary>Per document, the mean token cross-entropy (nats) of its chunks without and with <paramref name="heads"/>
+    /// under uniform attention, and the number of scored tokens: every chunk of every document in one batched call
+    /// without masking and one with.</summary>
+    private static (double LBase, double LRef, int N)[] Losses(ILanguageModel model, IReadOnlyList<List<List<int>>> documents, IReadOnlyList<HeadId> heads, CancellationToken ct)
     {
         var masks = heads.Select(h => (HeadIntervention)new UniformAttention(h)).ToList();
-        double sumBase = 0, sumRef = 0;
-        int n = 0;
-        foreach (var seq in chunks)
+        var sequences = documents.SelectMany(d => d).ToList();
+        var plain = model.ScoreBatch(sequences.Select(seq => new ScoreRequest { Tokens = seq, From = 1 }).ToList(), ct);
+        var masked = model.ScoreBatch(sequences.Select(seq => new ScoreRequest { Tokens = seq, From = 1, Interventions = masks }).ToList(), ct);
+        var result = new (double, double, int)[documents.Count];
+        int k = 0;
+        for (int i = 0; i < documents.Count; i++)
         {
-            var b = model.Score(new ScoreRequest { Tokens = seq, From = 1 }, ct);
-            var r = model.Score(new ScoreRequest { Tokens = seq, From = 1, Interventions = masks }, ct);
-            sumBase -= b.LogProbs.Sum(x => (double)x);
-            sumRef -= r.LogProbs.Sum(x => (double)x);
-            n += b.LogProbs.Count;
+            double sumBase = 0, sumRef = 0;
+            int n = 0;
+            foreach (var _ in documents[i])
+            {
+                sumBase -= plain[k].LogProbs.Sum(x => (double)x);
+                sumRef -= masked[k].LogProbs.Sum(x => (double)x);
+                n += plain[k].LogProbs.Count;
+                k++;
+            }
+            result[i] = n == 0 ? (0, 0, 0) : (sumBase / n, sumRef / n, n);
         }
-        return n == 0 ? (0, 0, 0) : (sumBase / n, sumRef / n, n);
+        return result;
     }
 
     /// <summary>A document's boolean label from <c>dataset.target</c> (true/false, 1/0, yes/no), or null.</summary>
@@ -270,7 +308,7 @@ public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) 
         double Metric(IReadOnlyList<HeadId> heads)
         {
             if (heads.Count == 0) return labelled ? 0.5 : 0;
-            var scores = _checkDocs.Select(d => { var (b, r, _) = Losses(model, d.Chunks, heads, CancellationToken.None); return Formula(b, r); }).ToList();
+            var scores = Losses(model, _checkDocs.Select(d => d.Chunks).ToList(), heads, CancellationToken.None).Select(l => Formula(l.LBase, l.LRef)).ToList();
             return labelled ? PairwiseAuroc(scores, _checkDocs.Select(d => d.Label!.Value).ToList()) : scores.Average();
         }
         var result = AblationCheck.Run(model.Info, _heads, options.AblationDraws, options.AblationExclude, options.Seed, Metric);

@@ -131,6 +131,29 @@ public sealed class BatchingTests : IDisposable
     }
 
     [Fact]
+    public void Batched_scoring_with_head_interventions_equals_separate_calls()
+    {
+        // Contract 1.4 (AttentionInfluence): documents of different lengths scored in one right-padded batch with the same
+        // heads under uniform attention give what each call alone gives; requests with other interventions (or none) in
+        // the same ScoreBatch are batched apart and keep theirs.
+        var masks = new HeadIntervention[] { new UniformAttention(new HeadId(1, 0)), new UniformAttention(new HeadId(1, 2)) };
+        var docs = Questions.Select(q => (IReadOnlyList<int>)Prompt(q).Concat(_m.Tokenizer.Encode(" Answer: 12 #### 12")).ToList()).ToList();
+        var requests = docs.Select(d => new ScoreRequest { Tokens = d, From = 1, Interventions = masks })
+            .Concat(docs.Select(d => new ScoreRequest { Tokens = d, From = 1 }))
+            .Append(new ScoreRequest { Tokens = docs[0], From = 1, Interventions = [new ZeroOutput(new HeadId(0, 1))] })
+            .ToList();
+        var batched = _m.ScoreBatch(requests);
+        var single = requests.Select(r => _m.Score(r)).ToList();
+        for (int i = 0; i < requests.Count; i++)
+        {
+            batched[i].Tokens.Should().Equal(single[i].Tokens);
+            for (int t = 0; t < single[i].LogProbs.Count; t++)          // float32 rounding relative to |log p| (down to about -15 here)
+                batched[i].LogProbs[t].Should().BeApproximately(single[i].LogProbs[t], 1e-5f * Math.Max(1f, Math.Abs(single[i].LogProbs[t])), $"request {i}, token {t}");
+        }
+        batched[0].LogProbs.Sum().Should().NotBeApproximately(batched[docs.Count].LogProbs.Sum(), 1e-3f, "the masked heads change the loss");
+    }
+
+    [Fact]
     public void Batched_scoring_of_variants_sharing_a_prefix_equals_separate_calls()
     {
         var prompt = Prompt(Questions[1]);

@@ -64,4 +64,43 @@ public sealed class AttentionInfluenceTests
         s1.Uncertainty.Should().BeApproximately(expected, 1e-12).And.NotBe(0);
         File.Exists(Path.Combine(dir, "ai-heads.json")).Should().BeTrue();
     }
+    [Fact]
+    public void On_the_lab_model_a_batch_of_documents_scores_as_each_document_alone()
+    {
+        // Contract 1.4: ScoreBatch puts every chunk of the batch through one unmasked and one masked batched call; each
+        // document's score equals its own Score within float rounding. A batch holding a document with no tokens throws
+        // (the host then scores one by one) without keeping any of the batch for the corpus check.
+        using var model = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
+        var docs = File.ReadLines(Path.Combine(LabModel.Folder, "eval", "influence.jsonl")).Take(6).Select((line, i) =>
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+            return new Sample((string)node["id"]!, (string)node["text"]!, null, new Dictionary<string, object?> { ["domain"] = (string)node["kind"]! });
+        }).ToList();
+        var options = new AttentionInfluenceOptions { HeadsFile = Path.Combine(LabModel.Folder, "retrieval-heads.json"), TopPercent = 25, AblationDraws = 0 };
+        var dir = Directory.CreateTempSubdirectory("ai-lab-").FullName;
+        try
+        {
+            var batchScorer = new AttentionInfluenceScorer(options);
+            batchScorer.Prepare(model, dir);
+            batchScorer.Heads.Should().HaveCount(4);
+            var oneScorer = new AttentionInfluenceScorer(options);
+            oneScorer.Prepare(model, dir);
+
+            var empty = new Sample("empty", "", null, new Dictionary<string, object?>());
+            var act = () => batchScorer.ScoreBatch(model, [docs[0], empty]);
+            act.Should().Throw<InvalidDataException>().WithMessage("document empty has no tokens");
+
+            var batched = batchScorer.ScoreBatch(model, docs);
+            for (int i = 0; i < docs.Count; i++)
+            {
+                var alone = oneScorer.Score(model, docs[i]);
+                batched[i].Uncertainty.Should().BeApproximately(alone.Uncertainty, 1e-6, docs[i].Id);
+                ((double)batched[i].Details!["l_base"]!).Should().BeApproximately((double)alone.Details!["l_base"]!, 1e-6);
+                batched[i].Details!["n_tokens"].Should().Be(alone.Details["n_tokens"]);
+                batched[i].Details!["group"].Should().Be(docs[i].Field("domain"));
+            }
+            batched.Select(b => b.Uncertainty).Distinct().Should().HaveCountGreaterThan(3, "the documents differ");
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -186,11 +186,12 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         return Scores(request, logits.narrow(0, request.From - 1, m), ids[0].narrow(0, request.From, m), m, hidden);
     }
 
-    /// <summary>Requests without interventions are scored together: the prefix all of them share (up
-    /// to the first scored position) in one pass, then the rest of every request in one right-padded batch over a copy of
-    /// that prefix's KV cache (padding sits in every real row's causal future, so no mask is needed and none reaches a
-    /// reducer). Batches are cut so their logits stay under <see cref="BatchLogitBudgetBytes"/>. Other requests go through
-    /// <see cref="Score"/> one by one.</summary>
+    /// <summary>Requests with the same head interventions (none, or equal ones in the same order, e.g. a document scored
+    /// with and without masked heads) are scored together: the prefix all of them share (up to the first scored position)
+    /// in one pass, then the rest of every request in one right-padded batch over a copy of that prefix's KV cache
+    /// (padding sits in every real row's causal future, so no mask is needed, none reaches a reducer, and a uniform-attention
+    /// intervention spreads over the row's own keys only); the interventions act on both passes. Batches are cut so their
+    /// logits stay under <see cref="BatchLogitBudgetBytes"/>.</summary>
     public IReadOnlyList<TokenScores> ScoreBatch(IReadOnlyList<ScoreRequest> requests, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -201,23 +202,30 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             catch (ArgumentException e) { throw new ArgumentException($"request {i}: {e.Message}", nameof(requests), e); }
         }
         var results = new TokenScores[requests.Count];
-        var batchable = new List<int>();
+        // Requests with the same head interventions (equal, in the same order) share a batch; the interventions act on
+        // every row of it, as they would on each request alone.
+        var groups = new List<List<int>>();
         for (int i = 0; i < requests.Count; i++)
         {
-            if (requests[i].Interventions.Count > 0) results[i] = Score(requests[i], cancellationToken);
-            else batchable.Add(i);
+            var g = groups.FirstOrDefault(g => requests[g[0]].Interventions.SequenceEqual(requests[i].Interventions));
+            if (g is null) groups.Add([i]);
+            else g.Add(i);
         }
-        // Cut into batches whose suffix logits fit the budget (longest first keeps padding low).
-        var order = batchable.OrderByDescending(i => requests[i].Tokens.Count).ToList();
         long perToken = (long)Info.VocabSize * sizeof(float);
-        for (int start = 0; start < order.Count;)
+        foreach (var group in groups)
         {
-            int end = start + 1;
-            while (end < order.Count && (long)(end + 1 - start) * requests[order[start]].Tokens.Count * perToken <= BatchLogitBudgetBytes) end++;
-            var idx = order.GetRange(start, end - start);
-            var got = idx.Count == 1 ? [Score(requests[idx[0]], cancellationToken)] : ScoreShared(idx.Select(i => requests[i]).ToList(), cancellationToken);
-            for (int j = 0; j < idx.Count; j++) results[idx[j]] = got[j];
-            start = end;
+            var interventions = requests[group[0]].Interventions;
+            // Cut into batches whose suffix logits fit the budget (longest first keeps padding low).
+            var order = group.OrderByDescending(i => requests[i].Tokens.Count).ToList();
+            for (int start = 0; start < order.Count;)
+            {
+                int end = start + 1;
+                while (end < order.Count && (long)(end + 1 - start) * requests[order[start]].Tokens.Count * perToken <= BatchLogitBudgetBytes) end++;
+                var idx = order.GetRange(start, end - start);
+                var got = idx.Count == 1 ? [Score(requests[idx[0]], cancellationToken)] : ScoreShared(idx.Select(i => requests[i]).ToList(), interventions, cancellationToken);
+                for (int j = 0; j < idx.Count; j++) results[idx[j]] = got[j];
+                start = end;
+            }
         }
         return results;
     }
@@ -225,7 +233,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
     /// <summary>Bytes of float32 logits one batched scoring pass may hold (<see cref="ScoreBatch"/> cuts larger batches; its log-softmax and entropy take about twice that again); 128 MiB.</summary>
     internal long BatchLogitBudgetBytes { get; set; } = 128L << 20;
 
-    private TokenScores[] ScoreShared(IReadOnlyList<ScoreRequest> requests, CancellationToken cancellationToken)
+    private TokenScores[] ScoreShared(IReadOnlyList<ScoreRequest> requests, IReadOnlyList<HeadIntervention> interventions, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         int b = requests.Count;
@@ -247,7 +255,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
         if (c > 0)
         {
             var prefixRoute = new RowRoute(Info.Layers, requests.SelectMany(r => r.Captures), 0);
-            var prefixControl = CallControl.CreateRouted(Info, [prefixRoute], [], hidden);
+            var prefixControl = CallControl.CreateRouted(Info, [prefixRoute], interventions, hidden);
             if (prefixControl is not null) prefixControl.BlockBudgetBytes = BlockBudgetBytes;
             var prefixIds = tensor(requests[0].Tokens.Take(c).Select(x => (long)x).ToArray(), [1, c], device: _device);
             prefixLast = _decoder.Logits(prefixIds, null, null, cache, prefixControl)[0, c - 1];
@@ -259,7 +267,7 @@ internal sealed class TorchSharpLanguageModel : ILanguageModel
             for (int t = c; t < requests[i].Tokens.Count; t++) flat[i * sMax + t - c] = requests[i].Tokens[t];
         var ids = tensor(flat, [b, sMax], device: _device);
         var routes = requests.Select(r => new RowRoute(Info.Layers, r.Captures, 0, 0, r.Tokens.Count)).ToArray();
-        var control = CallControl.CreateRouted(Info, routes, [], hidden);
+        var control = CallControl.CreateRouted(Info, routes, interventions, hidden);
         if (control is not null) control.BlockBudgetBytes = BlockBudgetBytes;
         var logits = _decoder.Logits(ids, null, null, c > 0 ? cache : null, control);          // [B, S, V]
         // Every row's log-probabilities, entropies and top-k in a few whole-batch operations (not a few per request):
