@@ -132,7 +132,7 @@ public sealed record PromptSpec(string Template, ChatFormat Chat = ChatFormat.No
 /// <param name="Samples">Extra sampled answers per prompt for metrics that need them, ≥ 0; default 0.</param>
 /// <param name="SampleTemperature">Temperature of those sampled answers, &gt; 0; default 1.0.</param>
 /// <param name="Stop">Stop strings; generation ends when the answer ends with one. Default none.</param>
-/// <param name="BatchSize">Questions generated together in one batched decode (<c>generation.batch_size</c>, ≥ 1; default 8):
+/// <param name="BatchSize">Questions generated together in one batched decode, or documents handed together to a data scorer (<c>generation.batch_size</c>, ≥ 1; default 8):
 /// their answers, and then their sampled answers, are each one <see cref="ILanguageModel.GenerateBatch"/> call. Greedy answers
 /// equal one-at-a-time ones up to float rounding; sampled answers keep their per-question seeds.</param>
 public sealed record GenerationSpec(
