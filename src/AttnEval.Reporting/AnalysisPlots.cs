@@ -14,7 +14,7 @@ namespace AttnEval.Reporting;
 public static class AnalysisPlots
 {
     /// <summary>Width of the figures, SVG pixels.</summary>
-    public const int Width = 720;
+    public const int Width = 820;
 
     /// <summary>Draws the figures that have data; removes those of an earlier rendering.</summary>
     /// <param name="runDir">A finished run folder.</param>
@@ -87,8 +87,8 @@ public static class AnalysisPlots
         }
         plot.Axes.Left.SetTicks(Enumerable.Range(0, checks.Count).Select(i => (double)(checks.Count - 1 - i)).ToArray(), checks.Select(c => c.Name).ToArray());
         plot.Axes.SetLimitsY(-0.6, checks.Count - 0.4);
-        plot.ShowLegend(Edge.Bottom);
-        return (plot, 170 + 52 * checks.Count);
+        plot.ShowLegend(Edge.Right);
+        return (plot, 200 + 60 * checks.Count);
     }
 
     private static void Tick(Plot plot, double? x, double y, Color colour, string? legend)

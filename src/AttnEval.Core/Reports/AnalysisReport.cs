@@ -286,7 +286,9 @@ public static class AnalysisReport
         };
     }
 
-    private static void Flatten(string prefix, JsonNode? node, List<Dictionary<string, string>> into)
+    /// <summary>Adds every value under <paramref name="node"/> to <paramref name="into"/> as a key/value row, keys dotted
+    /// from <paramref name="prefix"/>; numbers with up to four decimals, lists of values joined with ", ".</summary>
+    internal static void Flatten(string prefix, JsonNode? node, List<Dictionary<string, string>> into)
     {
         switch (node)
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using HandlebarsDotNet;
 
@@ -33,7 +32,7 @@ public static class RobustnessReport
         var reference = (string?)analysis?["reference"] ?? "reference";
         var conditions = (analysis?["conditions"]?.AsObject() ?? []).Select(kv => (Name: kv.Key, Node: kv.Value as JsonObject ?? [])).ToList();
         var facts = new List<Dictionary<string, string>>();
-        Flatten("", summary["facts"], facts);
+        AnalysisReport.Flatten("", summary["facts"], facts);
         var figures = new List<Dictionary<string, object?>>();
         if (withFigure)
             figures.Add(Figure(AccuracyFigure, "Accuracy drop per condition", $"ΔAcc = Acc({reference}) − Acc(condition) over paired episodes, with its paired-bootstrap interval; red: the interval lies above 0 (a real drop)."));
@@ -116,21 +115,4 @@ public static class RobustnessReport
         < 0.001 => "< 0.001",
         var p => ReportStyle.Fixed(p.Value),
     };
-
-    private static void Flatten(string prefix, JsonNode? node, List<Dictionary<string, string>> into)
-    {
-        switch (node)
-        {
-            case null: return;
-            case JsonObject o:
-                foreach (var (k, child) in o) Flatten(prefix + k + ".", child, into);
-                return;
-            case JsonArray a:
-                into.Add(new() { ["key"] = prefix.TrimEnd('.'), ["value"] = string.Join(", ", a.Select(x => x?.ToString())) });
-                return;
-            default:
-                into.Add(new() { ["key"] = prefix.TrimEnd('.'), ["value"] = node is JsonValue v && v.TryGetValue<double>(out var d) ? d.ToString(CultureInfo.InvariantCulture) : node.ToString() });
-                return;
-        }
-    }
 }

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using AttnEval.Abstractions;
 using AttnEval.Core.Datasets;
