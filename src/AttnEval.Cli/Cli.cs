@@ -33,13 +33,15 @@ internal static class Cli
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this run folder (skips finished samples; refuses a changed recipe)" };
         var recipe = new Argument<string>("recipe") { Description = "Recipe YAML file" };
 
-        var run = new Command("run", "Run a recipe and write a run folder (samples.jsonl, summary.json, report.html)") { recipe, set, limit, resume };
-        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, r.GetValue(set) ?? [], r.GetValue(limit), r.GetValue(resume), PluginDirs(r)));
+        var runJson = new Option<bool>("--json") { Description = "End with one JSON object (run folder, report, the summary's main numbers) on standard output instead of the tables; progress stays on standard error" };
+        var run = new Command("run", "Run a recipe and write a run folder (samples.jsonl, summary.json, report.html)") { recipe, set, limit, resume, runJson };
+        run.SetAction(r => Commands.Run(r.GetValue(recipe)!, r.GetValue(set) ?? [], r.GetValue(limit), r.GetValue(resume), PluginDirs(r), r.GetValue(runJson)));
 
         var recipes = new Argument<string[]>("recipes") { Description = "Recipe files to check", Arity = ArgumentArity.OneOrMore };
         var validateSet = new Option<string[]>("--set") { Description = "Override a recipe key before validation (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var validate = new Command("validate", "Check recipes (keys, types, ranges, files, plugin names) without loading a model or writing anything") { recipes, validateSet };
-        validate.SetAction(r => Commands.Validate(r.GetValue(recipes)!, r.GetValue(validateSet) ?? [], PluginDirs(r)));
+        var validateJson = new Option<bool>("--json") { Description = "One JSON array (per recipe: ok and its errors with file, line, column, message) instead of lines" };
+        var validate = new Command("validate", "Check recipes (keys, types, ranges, files, plugin names) without loading a model or writing anything") { recipes, validateSet, validateJson };
+        validate.SetAction(r => Commands.Validate(r.GetValue(recipes)!, r.GetValue(validateSet) ?? [], PluginDirs(r), r.GetValue(validateJson)));
 
         var listJson = new Option<bool>("--json") { Description = "One JSON array instead of a table" };
         var list = new Command("list", "List every installed part: name, kind, plugin, version, folder, what it adds to generation, description") { listJson };

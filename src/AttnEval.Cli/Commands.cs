@@ -28,7 +28,13 @@ internal static partial class Commands
 
     /// <summary>Runs a recipe. <paramref name="limit"/> (<c>--limit N</c>) becomes the override <c>dataset.limit=N</c> after the
     /// <c>--set</c>s; a recipe error it causes is reported as the <c>--limit</c> option the user typed, not as a <c>--set</c>.</summary>
-    public static int Run(string recipePath, IReadOnlyList<string> sets, int? limit, string? resume, string[]? pluginDirs)
+    /// <param name="recipePath">The recipe file.</param>
+    /// <param name="sets">The <c>--set</c> overrides.</param>
+    /// <param name="limit">The <c>--limit</c> option.</param>
+    /// <param name="resume">The run folder to resume, or null.</param>
+    /// <param name="pluginDirs">Plugin folders.</param>
+    /// <param name="json">End with <see cref="RunSummaryJson"/> on standard output instead of the tables.</param>
+    public static int Run(string recipePath, IReadOnlyList<string> sets, int? limit, string? resume, string[]? pluginDirs, bool json = false)
     {
         var overrides = limit is { } n ? [.. sets, $"dataset.limit={n}"] : sets;
         using var host = LoadHost(pluginDirs);
@@ -38,7 +44,7 @@ internal static partial class Commands
         string? runDir = resume;
         // run.log in the run folder gets what the console prints from here on (the observer before the tee: see ConsoleObserver).
         using var log = new RunLog();
-        var observer = new ConsoleObserver(log);
+        var observer = new ConsoleObserver(log, plain: json);
         var (stdout, stderr) = (Console.Out, Console.Error);
         Console.SetOut(log.Tee(stdout));
         Console.SetError(log.Tee(stderr));
@@ -54,17 +60,22 @@ internal static partial class Commands
                 RecipeKind.AgentRobustness => new AgentRobustnessRunner(host.Catalog, watch, AgentServices()).Run(recipe, resume, cts.Token),
                 _ => throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' has no runner yet"),
             });
+            // Uncertainty runs draw their figures in the runner; the others get theirs (and the report showing them) here.
+            if (recipe.Kind != RecipeKind.Uncertainty) AttnEval.Reporting.RunReport.Write(runDir, FigureWarning);
+            if (json) Console.WriteLine(RunSummaryJson(runDir).ToJsonString(JsonOutput));
             if (recipe.Kind == RecipeKind.AgentRobustness)
             {
-                AttnEval.Reporting.RunReport.Write(runDir, FigureWarning);
-                PrintRobustnessSummary(runDir);
+                if (!json) PrintRobustnessSummary(runDir);
             }
-            else if (recipe.Kind == RecipeKind.Uncertainty) PrintSummary(runDir);
+            else if (recipe.Kind == RecipeKind.Uncertainty)
+            {
+                if (!json) PrintSummary(runDir);
+            }
             else
             {
                 // A head analysis that failed as a whole, or that ran but supports no finding, is a failed run (its records
                 // and the others' results are kept).
-                var (failed, inconclusive) = PrintAnalysisSummary(runDir);
+                var (failed, inconclusive) = json ? AnalysisOutcome(runDir) : PrintAnalysisSummary(runDir);
                 if (failed.Count > 0)
                     Console.Error.WriteLine($"attneval: analysis {string.Join(", ", failed.Select(f => $"'{f}'"))} failed; see {Path.Combine(runDir, RunFolder.SummaryFile)}");
                 if (inconclusive.Count > 0)
@@ -111,25 +122,108 @@ internal static partial class Commands
         return message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
     }
 
-    public static int Validate(string[] recipes, string[] overrides, string[]? pluginDirs)
+    /// <summary>Checks recipes: one <c>path: ok</c> or <c>file:line:col: message</c> line each, or with
+    /// <paramref name="json"/> one JSON array of <c>{"recipe", "ok", "errors": [{"file", "line", "column", "message"}]}</c>.</summary>
+    public static int Validate(string[] recipes, string[] overrides, string[]? pluginDirs, bool json = false)
     {
         using var host = LoadHost(pluginDirs);
         var loader = new RecipeLoader(host.Catalog);
         int bad = 0;
+        var results = new System.Text.Json.Nodes.JsonArray();
         foreach (var path in recipes)
         {
+            IReadOnlyList<RecipeError> errors = [];
             try
             {
                 loader.Load(path, overrides);
-                Console.WriteLine($"{path}: ok");
             }
             catch (RecipeException e)
             {
                 bad++;
-                foreach (var err in e.Errors) Console.WriteLine(err);
+                errors = e.Errors;
             }
+            if (json)
+                results.Add(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["recipe"] = path,
+                    ["ok"] = errors.Count == 0,
+                    ["errors"] = new System.Text.Json.Nodes.JsonArray([.. errors.Select(err => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["file"] = err.File, ["line"] = err.Line, ["column"] = err.Column, ["message"] = err.Message,
+                    })]),
+                });
+            else if (errors.Count == 0) Console.WriteLine($"{path}: ok");
+            else foreach (var err in errors) Console.WriteLine(err);
         }
+        if (json) Console.WriteLine(results.ToJsonString(JsonOutput));
         return bad == 0 ? Cli.Ok : Cli.BadInput;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOutput = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// The end-of-run summary of <c>run --json</c>, one object: <c>kind</c>, <c>name</c>, <c>run_dir</c>, <c>report</c>,
+    /// <c>summary</c> (the path of summary.json), <c>n_samples</c>, <c>n_errors</c>, and per kind what the tables print:
+    /// uncertainty: <c>accuracy</c> and per method <c>n</c>, each evaluation metric as <c>{value, ci_low, ci_high}</c> and
+    /// <c>cost</c> (share of greedy generation); agent-robustness: <c>episodes</c> and per condition <c>n</c>,
+    /// <c>accuracy</c>, <c>delta_acc</c>, <c>mcnemar_p</c>, <c>flip_rate</c>, <c>mislead_rate</c>, <c>auroc</c>, <c>ece</c>;
+    /// head-attribution: per analysis <c>status</c>, <c>top</c> (5 heads), <c>conclusion</c>, <c>warning</c>, <c>error</c>;
+    /// data-scoring: per scorer <c>n</c>, <c>mean</c>, <c>n_selected</c>, <c>selected_file</c>, <c>label</c>. Numbers are
+    /// the summary's own (unrounded); a missing value is null.
+    /// </summary>
+    internal static System.Text.Json.Nodes.JsonObject RunSummaryJson(string runDir)
+    {
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!.AsObject();
+        static System.Text.Json.Nodes.JsonNode? Copy(System.Text.Json.Nodes.JsonNode? n) => n?.DeepClone();
+        var result = new System.Text.Json.Nodes.JsonObject
+        {
+            ["kind"] = Copy(summary["kind"]),
+            ["name"] = Copy(summary["name"]),
+            ["run_dir"] = runDir,
+            ["report"] = Path.Combine(runDir, "report.html"),
+            ["summary"] = Path.Combine(runDir, RunFolder.SummaryFile),
+            ["n_samples"] = Copy(summary["n_samples"]),
+            ["n_errors"] = Copy(summary["n_errors"]),
+        };
+        if (summary["methods"] is System.Text.Json.Nodes.JsonObject methods)
+        {
+            result["accuracy"] = Copy(summary["accuracy"]);
+            var metrics = summary["evaluation_metrics"]?.AsArray().Select(x => (string)x!).ToList() ?? [];
+            var table = new System.Text.Json.Nodes.JsonObject();
+            foreach (var (name, node) in methods)
+            {
+                var row = new System.Text.Json.Nodes.JsonObject { ["n"] = Copy(node?["n"]) };
+                foreach (var m in metrics)
+                    row[m] = new System.Text.Json.Nodes.JsonObject { ["value"] = Copy(node?[m]?["value"]), ["ci_low"] = Copy(node?[m]?["ci_low"]), ["ci_high"] = Copy(node?[m]?["ci_high"]) };
+                row["cost"] = Copy(summary["cost"]?["methods"]?[name]?["fraction_of_generation"]);
+                table[name] = row;
+            }
+            result["methods"] = table;
+        }
+        if (summary["analysis"]?["conditions"] is System.Text.Json.Nodes.JsonObject conditions)
+        {
+            result["episodes"] = Path.Combine(runDir, AgentRobustnessRunner.EpisodesFile);
+            result["conditions"] = new System.Text.Json.Nodes.JsonObject(conditions.Select(kv => KeyValuePair.Create(kv.Key, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject
+            {
+                ["n"] = Copy(kv.Value?["n"]), ["accuracy"] = Copy(kv.Value?["accuracy"]), ["delta_acc"] = Copy(kv.Value?["delta_acc"]),
+                ["mcnemar_p"] = Copy(kv.Value?["mcnemar"]?["p_value"]), ["flip_rate"] = Copy(kv.Value?["flip_rate"]), ["mislead_rate"] = Copy(kv.Value?["mislead_rate"]),
+                ["auroc"] = Copy(kv.Value?["auroc"]), ["ece"] = Copy(kv.Value?["ece"]),
+            })));
+        }
+        if (summary["analyses"] is System.Text.Json.Nodes.JsonObject analyses)
+            result["analyses"] = new System.Text.Json.Nodes.JsonObject(analyses.Select(kv => KeyValuePair.Create(kv.Key, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject
+            {
+                ["status"] = Copy(kv.Value?["status"]),
+                ["top"] = new System.Text.Json.Nodes.JsonArray([.. (kv.Value?["top"]?.AsArray() ?? []).Take(5).Select(Copy)]),
+                ["conclusion"] = Copy(kv.Value?["conclusion"]), ["warning"] = Copy(kv.Value?["warning"]), ["error"] = Copy(kv.Value?["error"]),
+            })));
+        if (summary["scorers"] is System.Text.Json.Nodes.JsonObject scorers)
+            result["scorers"] = new System.Text.Json.Nodes.JsonObject(scorers.Select(kv => KeyValuePair.Create(kv.Key, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject
+            {
+                ["n"] = Copy(kv.Value?["n"]), ["mean"] = Copy(kv.Value?["mean"]), ["n_selected"] = Copy(kv.Value?["selection"]?["n_selected"]),
+                ["selected_file"] = Copy(kv.Value?["selection"]?["file"]), ["label"] = Copy(kv.Value?["label"]),
+            })));
+        return result;
     }
 
     public static int Report(string runDir)
@@ -202,6 +296,15 @@ internal static partial class Commands
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
     }
 
+    /// <summary>The analyses of a head-attribution run that failed and those that are inconclusive (what
+    /// <see cref="PrintAnalysisSummary"/> returns, without printing).</summary>
+    private static (List<string> Failed, List<string> Inconclusive) AnalysisOutcome(string runDir)
+    {
+        var analyses = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))?["analyses"]?.AsObject() ?? [];
+        return (analyses.Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList(),
+                analyses.Where(kv => (string?)kv.Value?["status"] == "inconclusive").Select(kv => kv.Key).ToList());
+    }
+
     /// <summary>Prints the analyses and scorers of a head-attribution or data-scoring run: per analysis its top heads and
     /// the conclusion its summary states (e.g. the ablation verdict, a degenerate head set), or why it failed or is
     /// inconclusive; returns the analyses that failed and those that are inconclusive.</summary>
@@ -230,9 +333,7 @@ internal static partial class Commands
         }
         Console.WriteLine($"run folder: {runDir}");
         Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
-        var analyses = summary["analyses"]?.AsObject() ?? [];
-        return (analyses.Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList(),
-                analyses.Where(kv => (string?)kv.Value?["status"] == "inconclusive").Select(kv => kv.Key).ToList());
+        return AnalysisOutcome(runDir);
     }
 
     private static string Fmt(System.Text.Json.Nodes.JsonNode? n) =>

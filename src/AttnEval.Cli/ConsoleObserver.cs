@@ -9,9 +9,11 @@ namespace AttnEval.Cli;
 /// (the run folder's <c>run.log</c>) when the terminal shows the bar instead.</summary>
 /// <remarks>Create it before <see cref="Console.Out"/> is replaced (Commands.Run tees it into the log): deciding
 /// <see cref="Interactive"/> binds Spectre.Console to the terminal's own output, so the bar never reaches the log.</remarks>
-internal sealed class ConsoleObserver(RunLog? log = null) : IRunObserver
+/// <param name="log">The run log that gets the plain lines.</param>
+/// <param name="plain">Plain lines even on a terminal (<c>run --json</c>: standard output carries only the JSON summary).</param>
+internal sealed class ConsoleObserver(RunLog? log = null, bool plain = false) : IRunObserver
 {
-    private readonly bool _interactive = Interactive;
+    private readonly bool _interactive = !plain && Interactive;
     private readonly Stopwatch _clock = new();
     private ProgressContext? _context;
     private ProgressTask? _task;

@@ -8,16 +8,22 @@ namespace AttnEval.Reporting;
 /// <summary>
 /// The figure of an agent-robustness run: ΔAcc = Acc(reference) − Acc(condition) per perturbed condition as bars with
 /// their paired-bootstrap intervals as whiskers (specs/head-methods.md §4.2.3), drawn from <c>summary.json</c> alone into
-/// <c>plots/robustness-accuracy.png</c> (ScottPlot 5, <see cref="ReportPlots.Width"/> × <see cref="ReportPlots.Height"/>);
+/// <c>plots/robustness-accuracy.svg</c> (ScottPlot 5, SVG, <see cref="Width"/> × <see cref="Height"/>);
 /// then <c>report.html</c> is rendered again so that it shows the figure.
 /// </summary>
 public static class RobustnessPlots
 {
     /// <summary>File name of the figure under <c>plots/</c>.</summary>
-    public const string File = "robustness-accuracy.png";
+    public const string File = RobustnessReport.AccuracyFigure;
 
     /// <summary>File name of the confidence figure under <c>plots/</c>.</summary>
-    public const string ConfidenceFile = "robustness-confidence.png";
+    public const string ConfidenceFile = RobustnessReport.ConfidenceFigure;
+
+    /// <summary>Width of both figures, SVG pixels.</summary>
+    public const int Width = 640;
+
+    /// <summary>Height of both figures, SVG pixels.</summary>
+    public const int Height = 480;
 
     /// <summary>Draws the figure (when some condition has a ΔAcc) and re-renders the report.</summary>
     /// <param name="runDir">A finished agent-robustness run folder.</param>
@@ -30,6 +36,9 @@ public static class RobustnessPlots
         var summary = JsonNode.Parse(System.IO.File.ReadAllText(summaryPath))!.AsObject();
         try
         {
+            // PNG figures of earlier versions would be shown by nothing any more.
+            if (Directory.Exists(Path.Combine(runDir, HtmlReport.PlotsFolder)))
+                foreach (var old in new[] { "robustness-accuracy.png", "robustness-confidence.png" }) System.IO.File.Delete(Path.Combine(runDir, HtmlReport.PlotsFolder, old));
             Save(DeltaAccuracy(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, File));
             Save(Confidence(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, ConfidenceFile));
         }
@@ -47,7 +56,7 @@ public static class RobustnessPlots
                 else
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    plot.SavePng(path, ReportPlots.Width, ReportPlots.Height);
+                    plot.SaveSvg(path, Width, Height);
                 }
             }
         }
@@ -65,14 +74,14 @@ public static class RobustnessPlots
             .Select(kv => (Name: kv.Key, Acc: (double)kv.Value!["accuracy"]!, Conf: (double)kv.Value["mean_confidence"]!, Ece: (double?)kv.Value["ece"]))
             .ToList();
         if (rows.Count == 0) return null;
-        var plot = new Plot();
+        var plot = ReportPlots.NewPlot();
         plot.Title("Accuracy, mean confidence and ECE per condition");
         plot.YLabel("fraction");
         var series = new (string Label, Color Color, Func<(string Name, double Acc, double Conf, double? Ece), double?> Value)[]
         {
-            ("accuracy", Colors.SteelBlue, r => r.Acc),
-            ("mean confidence", Colors.Orange, r => r.Conf),
-            ("ECE", Colors.IndianRed, r => r.Ece),
+            ("accuracy", Color.FromHex(ReportStyle.HighlightColours[0]), r => r.Acc),
+            ("mean confidence", Color.FromHex("#E69F00"), r => r.Conf),
+            ("ECE", Color.FromHex(ReportStyle.HighlightColours[1]), r => r.Ece),
         };
         const double width = 0.27;
         for (int s = 0; s < series.Length; s++)
@@ -101,13 +110,13 @@ public static class RobustnessPlots
             .Select(kv => (Name: kv.Key, D: (double)kv.Value!["delta_acc"]!["value"]!, Lo: (double?)kv.Value["delta_acc"]!["ci_low"], Hi: (double?)kv.Value["delta_acc"]!["ci_high"]))
             .ToList();
         if (rows.Count == 0) return null;
-        var plot = new Plot();
+        var plot = ReportPlots.NewPlot();
         plot.Title($"Accuracy drop against {(string?)summary["analysis"]?["reference"] ?? "reference"} (95% paired bootstrap)");
         plot.YLabel("ΔAcc = Acc(reference) − Acc(condition)");
         for (int i = 0; i < rows.Count; i++)
         {
             var bar = plot.Add.Bar(i, rows[i].D);
-            bar.Color = rows[i].Lo > 0 ? Colors.IndianRed : Colors.SteelBlue;
+            bar.Color = Color.FromHex(rows[i].Lo > 0 ? ReportStyle.HighlightColours[1] : ReportStyle.HighlightColours[0]);
             if (rows[i].Lo is { } lo && rows[i].Hi is { } hi)
             {
                 var w = plot.Add.Line(i, lo, i, hi);

@@ -55,13 +55,23 @@ public sealed class DeterminismAndRecipeTests
         var work = AttnEvalProcess.FreshWorkDir();
         var dir = RunOnce(work);
         var plots = Path.Combine(dir, "plots");
-        Directory.GetFiles(plots).Select(Path.GetFileName).Should().BeEquivalentTo(["roc.png", "reliability.png", "accuracy-rejection.png"]);
+        var methods = SampledMetrics[^1]["metrics=[".Length..^1].Split(", ");
+        var withConfidence = File.ReadAllLines(Path.Combine(dir, "samples.jsonl")).Select(l => JsonNode.Parse(l)!["metrics"]!.AsObject())
+            .SelectMany(m => m.Where(kv => kv.Value?["confidence"] is not null).Select(kv => kv.Key)).Distinct().ToList();
+        withConfidence.Should().Contain("msp");
+        string[] Figures() => [.. Directory.GetFiles(plots, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(plots, f))];
+        string[] expected =
+        [
+            "roc.svg", "accuracy-rejection.svg", .. methods.Select(m => $"roc/{m}.svg"), .. methods.Select(m => $"accuracy-rejection/{m}.svg"),
+            .. withConfidence.Select(m => $"reliability/{m}.svg"),
+        ];
+        Figures().Should().BeEquivalentTo(expected, "a base and a layer per method for ROC and accuracy–rejection, a reliability panel per method with a confidence");
         Directory.Delete(plots, recursive: true);
         File.Delete(Path.Combine(dir, "report.html"));
 
         AttnEvalProcess.Run(work, "report", dir).ExitCode.Should().Be(0);
-        Directory.GetFiles(plots).Should().HaveCount(3);
-        File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("<img src=\"plots/roc.png\"").And.Contain("4 sampled answers");
+        Figures().Should().BeEquivalentTo(expected);
+        File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("<img src=\"plots/roc.svg\"").And.Contain("4 sampled answers");
     }
 
     [SkippableFact]
@@ -103,8 +113,9 @@ public sealed class DeterminismAndRecipeTests
             ((string)summary["methods"]![m]!["auroc"]!["note"]!).Should().Contain("all 3 judged samples are wrong");
         }
         // With no correct answer there is no ROC curve; the other figures and the report are still written.
-        Directory.GetFiles(Path.Combine(dir, "plots")).Select(Path.GetFileName).Should().BeEquivalentTo(["reliability.png", "accuracy-rejection.png"]);
-        File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("<th>uqac</th>").And.NotContain("plots/roc.png");
+        Directory.GetFiles(Path.Combine(dir, "plots")).Select(Path.GetFileName).Should().BeEquivalentTo(["accuracy-rejection.svg"]);
+        Directory.GetDirectories(Path.Combine(dir, "plots")).Select(Path.GetFileName).Should().BeEquivalentTo(["accuracy-rejection", "reliability"]);
+        File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("<th>uqac</th>").And.NotContain("plots/roc");
         Directory.Delete(work, recursive: true);
     }
 

@@ -65,6 +65,30 @@ public sealed class RunEndToEndTests
     }
 
     [Fact]
+    public void Run_json_ends_with_one_object_of_the_summary_s_numbers_and_prints_no_table()
+    {
+        var work = AttnEvalProcess.FreshWorkDir();
+        var (code, stdout, stderr) = AttnEvalProcess.Run(work, ["run", "fake-run.yaml", "--json", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0, stderr);
+        var dir = RunDirOf(work);
+        stdout.Trim().Split('\n').Should().ContainSingle("standard output carries the JSON object alone; progress is on standard error");
+        stderr.Should().Contain("[24/24] 100%");
+        var json = JsonNode.Parse(stdout)!;
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
+        ((string?)json["kind"]).Should().Be("uncertainty");
+        ((string?)json["run_dir"]).Should().Be(dir);
+        ((string?)json["report"]).Should().Be(Path.Combine(dir, "report.html"));
+        ((int)json["n_samples"]!).Should().Be(24);
+        ((double)json["accuracy"]!).Should().Be((double)summary["accuracy"]!);
+        json["methods"]!.AsObject().Select(kv => kv.Key).Should().Equal(summary["methods"]!.AsObject().Select(kv => kv.Key));
+        ((double)json["methods"]!["msp"]!["auroc"]!["value"]!).Should().Be(1.0, "the fake model's log-probabilities separate its answers");
+        ((double)json["methods"]!["msp"]!["auroc"]!["ci_low"]!).Should().Be((double)summary["methods"]!["msp"]!["auroc"]!["ci_low"]!);
+        ((int)json["methods"]!["fake-flaky"]!["n"]!).Should().Be(23);
+        json["methods"]!["mean-token-entropy"]!["ece"]!["value"].Should().BeNull("an entropy has no confidence");
+        ((double)json["methods"]!["msp"]!["cost"]!).Should().Be((double)summary["cost"]!["methods"]!["msp"]!["fraction_of_generation"]!);
+    }
+
+    [Fact]
     public void Report_re_renders_from_the_run_folder_and_escapes_model_text()
     {
         var work = AttnEvalProcess.FreshWorkDir();

@@ -33,6 +33,27 @@ public sealed class ValidateAndListTests
     }
 
     [Fact]
+    public void Validate_json_gives_each_recipe_ok_or_its_errors_with_file_line_column_and_message()
+    {
+        var work = AttnEvalProcess.FreshWorkDir();
+        var (code, stdout, stderr) = AttnEvalProcess.Run(work, ["validate", "fake-run.yaml", "broken/bad-range.yaml", "--json", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(2, "one recipe is bad");
+        stderr.Should().BeEmpty();
+        stdout.Trim().Split('\n').Should().ContainSingle("one JSON array");
+        var results = System.Text.Json.Nodes.JsonNode.Parse(stdout)!.AsArray();
+        results.Select(r => ((string?)r!["recipe"], (bool)r["ok"]!)).Should().Equal(("fake-run.yaml", true), ("broken/bad-range.yaml", false));
+        results[0]!["errors"]!.AsArray().Should().BeEmpty();
+        var error = results[1]!["errors"]!.AsArray().Single()!;
+        Path.GetFileName((string)error["file"]!).Should().Be("bad-range.yaml");
+        ((int)error["line"]!, (int)error["column"]!).Should().Be((12, 10));
+        ((string)error["message"]!).Should().StartWith("generation.top_p: 1.5 is out of range (0, 1]");
+
+        (code, stdout, _) = AttnEvalProcess.Run(work, ["validate", "fake-run.yaml", "--json", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(0);
+        stdout.Trim().Should().Be("""[{"recipe":"fake-run.yaml","ok":true,"errors":[]}]""");
+    }
+
+    [Fact]
     public void Validate_accepts_a_good_recipe()
     {
         var (code, stdout, _) = AttnEvalProcess.Run(AttnEvalProcess.FreshWorkDir(), ["validate", "fake-run.yaml", .. AttnEvalProcess.PluginArgs()]);

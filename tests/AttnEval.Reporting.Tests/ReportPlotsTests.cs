@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using System.Xml.Linq;
 using System.Text.Json.Nodes;
 using AttnEval.Core.Reports;
 using AttnEval.Reporting;
@@ -41,25 +41,44 @@ public sealed class ReportPlotsTests : IDisposable
         return _dir;
     }
 
-    private static (int Width, int Height) PngSize(string path)
+    /// <summary>The width and height attributes of an SVG file's root element.</summary>
+    private static (int Width, int Height) SvgSize(string path)
     {
-        var b = File.ReadAllBytes(path);
-        b.Take(8).Should().Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, "a PNG signature");
-        System.Text.Encoding.ASCII.GetString(b, 12, 4).Should().Be("IHDR");
-        return (BinaryPrimitives.ReadInt32BigEndian(b.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(b.AsSpan(20)));
+        var root = XDocument.Load(path).Root!;
+        root.Name.LocalName.Should().Be("svg");
+        return ((int)root.Attribute("width")!, (int)root.Attribute("height")!);
     }
 
+    private static string Rel(string dir, string path) => Path.GetRelativePath(Path.Combine(dir, "plots"), path).Replace('\\', '/');
+
     [Fact]
-    public void Writes_the_three_figures_as_png()
+    public void Writes_layered_roc_and_accuracy_rejection_figures_and_a_reliability_panel_per_confidence_method_as_svg()
     {
         var dir = RunFolder([true, true, false, true, false, false, true, false]);
         var files = ReportPlots.Write(dir);
-        files.Select(Path.GetFileName).Should().Equal("roc.png", "reliability.png", "accuracy-rejection.png");
-        foreach (var f in files)
-        {
-            PngSize(f).Should().Be((ReportPlots.Width, ReportPlots.Height));
-            new FileInfo(f).Length.Should().BeGreaterThan(10_000, "curves, axes and a legend were drawn");
-        }
+        files.Select(f => Rel(dir, f)).Should().Equal(
+            "roc.svg", "roc/conf.svg", "roc/entropy.svg",
+            "accuracy-rejection.svg", "accuracy-rejection/conf.svg", "accuracy-rejection/entropy.svg",
+            "reliability/conf.svg");
+        foreach (var f in files.Where(f => !f.Contains("reliability")))
+            SvgSize(f).Should().Be((ReportPlots.Width, ReportPlots.Height), "a base and its layers have the same size, so they stack");
+        SvgSize(files[^1]).Should().Be((ReportPlots.PanelWidth, ReportPlots.PanelHeight));
+        File.ReadAllText(files[0]).Should().Contain("false positive rate").And.Contain("<path", "axes, the diagonal and the grey curves");
+        // Two methods, both highlighted: the first highlighted colours of the palette, in summary order.
+        File.ReadAllText(Path.Combine(dir, "plots", "roc", "conf.svg")).Should().Contain("stroke=\"#0072B2\"").And.NotContain("false positive rate", "a layer has no axes");
+        File.ReadAllText(Path.Combine(dir, "plots", "roc", "entropy.svg")).Should().Contain("stroke=\"#D55E00\"");
+        File.ReadAllText(files[^1]).Should().Contain("conf").And.Contain("confidence");
+    }
+
+    [Fact]
+    public void Accuracy_rejection_axis_fits_the_curves_below_90_percent_rejection()
+    {
+        MethodCurves Curve(params double[] ys) => new("m", ys.Length, [], null, ys.Select((y, i) => new CurvePoint((double)i / (ys.Length - 1), y)).ToList());
+        // 0.83 is the lowest accuracy up to 90 % rejection; the 0 at full rejection is left below the axis.
+        var limits = ReportPlots.AccuracyRejectionLimits([Curve(0.84, 0.9, 0.95, 0.97, 0.98, 0.99, 1, 1, 1, 1, 0), Curve(0.83, 0.86, 0.9, 0.92, 0.95, 0.97, 0.98, 0.99, 1, 1, 1)], 0.84);
+        limits.Bottom.Should().BeApproximately(0.80, 1e-9, "floor((0.83 - 0.02) × 20) / 20");
+        limits.Top.Should().BeApproximately(1.004, 1e-9);
+        (limits.Left, limits.Right).Should().Be((-0.01, 1.01));
     }
 
     [Fact]
@@ -69,8 +88,10 @@ public sealed class ReportPlotsTests : IDisposable
         ReportPlots.Write(dir);
         // The same folder re-rendered after every verdict became "correct": no ROC can be drawn any more.
         RunFolder(Enumerable.Repeat(true, 8).ToArray());
-        ReportPlots.Write(dir).Select(Path.GetFileName).Should().Equal("reliability.png", "accuracy-rejection.png");
-        File.Exists(Path.Combine(dir, "plots", "roc.png")).Should().BeFalse();
+        ReportPlots.Write(dir).Select(f => Rel(dir, f)).Should().Equal(
+            "accuracy-rejection.svg", "accuracy-rejection/conf.svg", "accuracy-rejection/entropy.svg", "reliability/conf.svg");
+        File.Exists(Path.Combine(dir, "plots", "roc.svg")).Should().BeFalse();
+        Directory.Exists(Path.Combine(dir, "plots", "roc")).Should().BeFalse("the layers of the old ROC figure are removed too");
     }
 
     [Fact]
@@ -78,7 +99,8 @@ public sealed class ReportPlotsTests : IDisposable
     {
         var none = new[] { new MethodCurves("m", 1, [], null, []) };
         ReportPlots.Roc(none).Should().BeNull();
-        ReportPlots.Reliability(none).Should().BeNull();
+        ReportPlots.Reliability(none[0], null, "#000000").Should().BeNull();
+        ReportPlots.Reliability(none, new Dictionary<string, string>()).Should().BeEmpty();
         ReportPlots.AccuracyRejection(none, 0.5).Should().BeNull();
     }
 
@@ -87,9 +109,13 @@ public sealed class ReportPlotsTests : IDisposable
     {
         var dir = RunFolder([true, true, false, true, false, false, true, false]);
         var path = RunReport.Write(dir);
-        var html = File.ReadAllText(path);
-        foreach (var (file, title, _) in HtmlReport.Figures)
-            html.Should().Contain($"<img src=\"plots/{file}\" alt=\"").And.Contain(title.Split('–')[0]);
+        var html = System.Net.WebUtility.HtmlDecode(File.ReadAllText(path));
+        foreach (var (name, title, _) in HtmlReport.Figures.Where(f => f.Name != HtmlReport.ReliabilityFigure))
+        {
+            html.Should().Contain($"<img src=\"plots/{name}.svg\" alt=\"{title}\"");
+            html.Should().Contain($"<img class=\"layer\" data-m=\"conf\" src=\"plots/{name}/conf.svg\"");
+        }
+        html.Should().Contain("<img src=\"plots/reliability/conf.svg\" alt=\"reliability of conf\"");
     }
 
     /// <summary>An agent-robustness run folder: a clean reference and two perturbed conditions, one without confidence.</summary>
@@ -127,10 +153,11 @@ public sealed class ReportPlotsTests : IDisposable
         var html = File.ReadAllText(RobustnessPlots.Write(dir));
         foreach (var file in new[] { RobustnessPlots.File, RobustnessPlots.ConfidenceFile })
         {
-            PngSize(Path.Combine(dir, "plots", file)).Should().Be((ReportPlots.Width, ReportPlots.Height));
+            SvgSize(Path.Combine(dir, "plots", file)).Should().Be((RobustnessPlots.Width, RobustnessPlots.Height));
             html.Should().Contain($"<img src=\"plots/{file}\"");
         }
-        html.Should().Contain("R-DISTR(m=2,position=top)").And.Contain("0.800 [0.700, 0.900]");
+        html.Should().Contain("R-DISTR(m=2,position=top)").And.Contain("0.800<br><span class=\"ci\">[0.700, 0.900]</span>");
+        System.Net.WebUtility.HtmlDecode(html).Should().Contain("<b>R-DISTR(m=2,position=top)</b>: <span class=\"bad\">accuracy drops from 1.000 to 0.200 (ΔAcc 0.800 [0.700, 0.900]); the confidence stays at 0.970: over-confident (ECE 0.770).", "the verdict comes first");
 
         // Re-rendered from a summary without confidences: the confidence figure is removed and no longer linked.
         RobustnessFolder(withConfidence: false);

@@ -22,7 +22,16 @@ public sealed record ReliabilityBin(double Lower, double Upper, int Count, doubl
 /// <param name="Roc">ROC curve for detecting wrong answers (empty when all samples have the same verdict).</param>
 /// <param name="Reliability">Reliability bins of the method's confidence, or null when it reports none.</param>
 /// <param name="AccuracyRejection">Accuracy–rejection curve (empty with fewer than 2 samples).</param>
-public sealed record MethodCurves(string Method, int Count, IReadOnlyList<CurvePoint> Roc, IReadOnlyList<ReliabilityBin>? Reliability, IReadOnlyList<CurvePoint> AccuracyRejection);
+public sealed record MethodCurves(string Method, int Count, IReadOnlyList<CurvePoint> Roc, IReadOnlyList<ReliabilityBin>? Reliability, IReadOnlyList<CurvePoint> AccuracyRejection)
+{
+    /// <summary>Equal-count reliability bins of the method's confidence (<see cref="ReportCurves.AdaptiveReliability"/>), the
+    /// ones the report draws; null when it reports no confidence.</summary>
+    public IReadOnlyList<ReliabilityBin>? AdaptiveReliability { get; init; }
+
+    /// <summary>The method's confidences (those in [0, 1]), for the histogram under the reliability diagram; null when it
+    /// reports none.</summary>
+    public IReadOnlyList<double>? Confidences { get; init; }
+}
 
 /// <summary>
 /// The data behind the report's figures, computed from <c>samples.jsonl</c> records exactly as <c>summary.json</c> is, so a
@@ -101,6 +110,41 @@ public static class ReportCurves
     }
 
     /// <summary>
+    /// Reliability diagram with equal-count (adaptive) bins: the samples sorted by confidence and cut into
+    /// <c>B = clamp(N / minPerBin, 1, maxBins)</c> groups of nearly equal size, a cut moved forward past tied confidences so
+    /// that equal confidences share a bin; each bin's range of confidences, count, mean confidence and accuracy. Unlike the
+    /// equal-width bins of the ECE, no bin is nearly empty, so the accuracy of each point rests on about N/B answers.
+    /// </summary>
+    /// <param name="confidence">Confidences in [0, 1].</param>
+    /// <param name="correct">Verdicts, same length.</param>
+    /// <param name="maxBins">Most bins (≥ 1).</param>
+    /// <param name="minPerBin">Fewest samples a bin should have (≥ 1); fewer samples than that make one bin.</param>
+    /// <returns>The bins in increasing confidence; empty when there are no samples.</returns>
+    /// <exception cref="ArgumentException">Different lengths, a bound below 1, or a confidence outside [0, 1].</exception>
+    public static IReadOnlyList<ReliabilityBin> AdaptiveReliability(IReadOnlyList<double> confidence, IReadOnlyList<bool> correct, int maxBins = 10, int minPerBin = 20)
+    {
+        Check(confidence, correct);
+        if (maxBins < 1 || minPerBin < 1) throw new ArgumentException($"adaptive bins need maxBins ≥ 1 and minPerBin ≥ 1 (got {maxBins}, {minPerBin})", nameof(maxBins));
+        var n = confidence.Count;
+        for (var i = 0; i < n; i++)
+            if (!(confidence[i] >= 0 && confidence[i] <= 1)) throw new ArgumentException($"confidence {confidence[i]} of item {i} is outside [0, 1]", nameof(confidence));
+        var order = Enumerable.Range(0, n).OrderBy(i => confidence[i]).ToArray();
+        var bins = Math.Clamp(n / minPerBin, 1, maxBins);
+        var result = new List<ReliabilityBin>();
+        var start = 0;
+        for (var b = 1; b <= bins && start < n; b++)
+        {
+            var end = b == bins ? n : Math.Max(start + 1, (int)Math.Round((double)n * b / bins));
+            while (end < n && confidence[order[end]] == confidence[order[end - 1]]) end++;
+            var items = order[start..end];
+            result.Add(new ReliabilityBin(confidence[items[0]], confidence[items[^1]], items.Length,
+                items.Average(i => confidence[i]), items.Count(i => correct[i]) / (double)items.Length));
+            start = end;
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Accuracy–rejection curve (§5.6): samples sorted by u ascending; keeping the m most confident, accuracy acc(m) — with
     /// tied uncertainties its expectation over the orders of each tied block (<see cref="TieBreaking.Expected"/>, as the
     /// evaluation's default) or the value for ties in input order (<see cref="TieBreaking.Stable"/>) — drawn at rejection rate <c>(N − m)/(N − 1)</c> (Lin's grid read from the other end),
@@ -135,8 +179,14 @@ public static class ReportCurves
             var u = items.Select(i => i.Uncertainty).ToArray();
             var a = items.Select(i => i.Correct == true).ToArray();
             var withC = items.Where(i => i.Confidence is >= 0 and <= 1).ToArray();
-            var rel = withC.Length == 0 ? null : Reliability(withC.Select(i => i.Confidence!.Value).ToArray(), withC.Select(i => i.Correct == true).ToArray(), bins);
-            result.Add(new MethodCurves(method, items.Count, Roc(u, a), rel, AccuracyRejection(u, a, ties)));
+            var conf = withC.Select(i => i.Confidence!.Value).ToArray();
+            var right = withC.Select(i => i.Correct == true).ToArray();
+            var rel = withC.Length == 0 ? null : Reliability(conf, right, bins);
+            result.Add(new MethodCurves(method, items.Count, Roc(u, a), rel, AccuracyRejection(u, a, ties))
+            {
+                AdaptiveReliability = withC.Length == 0 ? null : AdaptiveReliability(conf, right),
+                Confidences = withC.Length == 0 ? null : conf,
+            });
         }
         return result;
     }

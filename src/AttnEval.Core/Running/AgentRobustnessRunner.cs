@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using AttnEval.Abstractions;
 using AttnEval.Core.Datasets;
@@ -126,45 +123,13 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
         return summary;
     }
 
-    /// <summary>The HTML report of an agent-robustness summary: the facts and one row per condition (accuracy, ΔAcc with
-    /// interval, McNemar p, flips, mislead and abstain rates, AUROC/ECE/ΔAUROC of the confidence). Every text is HTML-escaped.</summary>
+    /// <summary>The HTML report of an agent-robustness summary (<see cref="Reports.RobustnessReport"/>): verdicts per
+    /// condition, the accuracy and the confidence tables, the figures and the run's setup. Every text is HTML-escaped.</summary>
     /// <param name="summary">The run's <c>summary.json</c>.</param>
-    /// <param name="withFigure">Show <c>plots/robustness-accuracy.png</c> (drawn by the CLI with AttnEval.Reporting).</param>
-    /// <param name="withConfidenceFigure">Show <c>plots/robustness-confidence.png</c> (accuracy, mean confidence and ECE per condition).</param>
-    public static string RenderReport(JsonObject summary, bool withFigure = false, bool withConfidenceFigure = false)
-    {
-        static string E(object? s) => WebUtility.HtmlEncode(s?.ToString() ?? "");
-        static string F(JsonNode? n) => PairedConditions.Format(n);
-        static string Ci(JsonNode? n) => n is null ? "n/a" : n["ci_low"] is null ? F(n["value"]) : $"{F(n["value"])} [{F(n["ci_low"])}, {F(n["ci_high"])}]";
-        var sb = new StringBuilder();
-        sb.Append("<!doctype html><html><head><meta charset=\"utf-8\"><title>").Append(E(summary["name"])).Append("</title>")
-          .Append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:left}</style></head><body>");
-        sb.Append("<h1>").Append(E(summary["name"])).Append(" — ").Append(E(summary["evaluation"])).Append("</h1>");
-        sb.Append("<p>").Append(E(summary["n_samples"])).Append(" episodes, ").Append(E(summary["n_errors"])).Append(" with errors; model ").Append(E(summary["model"]))
-          .Append("; runs per item ").Append(E(summary["analysis"]?["n_runs"])).Append("</p>");
-        if (summary["analysis"]?["random_right"] is { } rr)
-            sb.Append("<p>RandomRight ").Append(F(rr)).Append(", Pass@2 ").Append(F(summary["analysis"]?["pass_at_2"])).Append("</p>");
-        sb.Append("<pre>").Append(E(summary["facts"]?.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }))).Append("</pre>");
-        sb.Append("<table><tr><th>condition</th><th>N</th><th>accuracy</th><th>ΔAcc [CI]</th><th>McNemar p</th><th>flip rate [CI]</th><th>harm</th><th>benign</th>")
-          .Append("<th>mislead</th><th>abstain</th><th>AUROC</th><th>ECE</th><th>ΔAUROC [CI]</th><th>searches</th><th>support recall</th><th>result overlap</th></tr>");
-        foreach (var (name, node) in summary["analysis"]?["conditions"]?.AsObject() ?? [])
-        {
-            sb.Append("<tr><td>").Append(E(name)).Append("</td><td>").Append(E(node?["n"])).Append("</td><td>").Append(F(node?["accuracy"])).Append("</td><td>")
-              .Append(Ci(node?["delta_acc"])).Append("</td><td>").Append(F(node?["mcnemar"]?["p_value"])).Append("</td><td>").Append(Ci(node?["flip_rate"]))
-              .Append("</td><td>").Append(F(node?["harm_flip"])).Append("</td><td>").Append(F(node?["ben_flip"])).Append("</td><td>").Append(F(node?["mislead_rate"]))
-              .Append("</td><td>").Append(F(node?["abstain"])).Append("</td><td>").Append(F(node?["auroc"])).Append("</td><td>").Append(F(node?["ece"]))
-              .Append("</td><td>").Append(Ci(node?["delta_auroc"])).Append("</td><td>").Append(F(node?["stats"]?["searches"])).Append("</td><td>")
-              .Append(F(node?["stats"]?["support_recall"])).Append("</td><td>").Append(F(node?["stats"]?["result_overlap"])).Append("</td></tr>");
-        }
-        sb.Append("</table>");
-        if (withFigure)
-            sb.Append("<p><img src=\"plots/robustness-accuracy.png\" alt=\"accuracy drop per condition\"></p>");
-        if (withConfidenceFigure)
-            sb.Append("<p><img src=\"plots/robustness-confidence.png\" alt=\"accuracy, mean confidence and ECE per condition\"></p>");
-        sb.Append("<p>Episodes with every tool call, result and answer: <code>").Append(EpisodesFile).Append("</code>. ΔAcc = Acc(reference) − Acc(condition) over paired episodes; ")
-          .Append("intervals are paired percentile bootstraps over pairs; McNemar is exact two-sided.</p></body></html>");
-        return sb.ToString();
-    }
+    /// <param name="withFigure">Show <c>plots/robustness-accuracy.svg</c> (drawn by the CLI with AttnEval.Reporting).</param>
+    /// <param name="withConfidenceFigure">Show <c>plots/robustness-confidence.svg</c> (accuracy, mean confidence and ECE per condition).</param>
+    public static string RenderReport(JsonObject summary, bool withFigure = false, bool withConfidenceFigure = false) =>
+        Reports.RobustnessReport.Render(summary, withFigure, withConfidenceFigure);
 
     private sealed class SyncProgress(Action<(int Done, int Total, string Label)> report) : IProgress<(int Done, int Total, string Label)>
     {

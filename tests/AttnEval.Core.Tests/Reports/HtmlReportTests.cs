@@ -32,15 +32,18 @@ public sealed class HtmlReportTests
         html.Should().Contain("<h2>Attention chains</h2>");
         html.Should().Contain("""<div class="answer"><span class="chain" style="--a:1" title="chain score 0.2">&lt;b&gt;</span><span class="chain" style="--a:0.575" title="chain score 0.1">4</span>&lt;/b&gt; #### <span class="ans" style="--a:0" title="answer token">4</span></div>""");
         html.Should().Contain("2 sampled answers");
-        html.Should().Contain("c 0.22");
+        // The drill-down row of sample a: msp's uncertainty with its column's decimals and its confidence.
+        html.Should().Contain("<tr><td class=\"l\">msp</td><td>1.50</td><td>0.220</td></tr>");
     }
 
     [Fact]
     public void Figures_are_shown_only_when_present()
     {
         HtmlReport.Render(Summary, Records(), "d").Should().NotContain("<img");
-        var html = HtmlReport.Render(Summary, Records(), "d", ["roc.png"]);
-        html.Should().Contain("""<img src="plots/roc.png" alt="ROC curves">""").And.NotContain("reliability.png");
+        var html = HtmlReport.Render(Summary, Records(), "d", ["roc.svg", "roc/uqac.svg"]);
+        html.Should().Contain("""<img src="plots/roc.svg" alt="ROC curves" width="600" height="460">""")
+            .And.Contain("""<img class="layer" data-m="uqac" src="plots/roc/uqac.svg" alt="uqac" width="600" height="460">""")
+            .And.NotContain("plots/roc/msp.svg").And.NotContain("plots/reliability");
     }
 
     [Fact]
@@ -64,5 +67,46 @@ public sealed class HtmlReportTests
         html.Should().Contain("""<td class="metric best">0.900<br><span class="ci">[0.812, 0.000]</span></td>""", "highest AUROC, no '-0'");
         html.Should().Contain("""<td class="metric">0.750</td>""");
         html.Should().Contain("""<td class="metric">0.200</td>""").And.Contain("""<td class="metric best">0.050</td>""", "the lowest ECE is the best");
+    }
+
+    [Fact]
+    public void Each_note_is_written_once_under_the_table_and_marked_in_its_cells()
+    {
+        var summary = JsonNode.Parse("""
+            {"name":"t","kind":"uncertainty","n_samples":3,"evaluation_metrics":["auroc","ece"],
+             "methods":{"a":{"n":3,"auroc":{"value":0.9},"ece":{"value":null,"note":"no confidence"}},
+                        "b":{"n":3,"auroc":{"value":0.8,"note":"biased"},"ece":{"value":null,"note":"no confidence"}}}}
+            """)!.AsObject();
+        var html = HtmlReport.Render(summary, [], "d");
+        html.Should().Contain("""<td class="metric">n/a<sup class="fn" title="no confidence">1</sup></td>""");
+        html.Should().Contain("""<td class="metric">0.800<sup class="fn" title="biased">2</sup></td>""");
+        html.Should().Contain("""<ol class="notes"><li>no confidence</li><li>biased</li></ol>""");
+        System.Text.RegularExpressions.Regex.Count(html, "<li>no confidence</li>").Should().Be(1);
+        html.Should().Contain("auroc <span class=\"dir\">↑</span>").And.Contain("ece <span class=\"dir\">↓</span>");
+    }
+
+    [Fact]
+    public void Headline_names_the_best_methods_and_the_legend_names_those_with_negative_uncertainties()
+    {
+        var records = Records();
+        records[1]["metrics"]!["uqac"]!["uncertainty"] = -0.9;
+        var html = HtmlReport.Render(Summary, records, "d");
+        html.Should().Contain("<div>Best at flagging wrong answers: uqac (auroc 1.000 [1.000, 1.000]).</div>");
+        html.Should().Contain("uncertainty: higher = less trustworthy").And.Contain("(negative in this run: uqac)");
+    }
+
+    [Fact]
+    public void Sample_table_is_sortable_filterable_with_every_method_column_and_a_drill_down_row_per_sample()
+    {
+        var html = HtmlReport.Render(Summary, Records(), "d");
+        html.Should().Contain("""<table class="sortable" id="samples">""").And.Contain("""<input type="search" data-filter="samples" """);
+        // Both methods are highlighted (a run of at most four shows them all): their columns are visible.
+        html.Should().Contain("""<th data-m="uqac" class="" title="uncertainty of uqac (higher = less trustworthy)">uqac</th>""");
+        html.Should().Contain("""<tr class="row" data-verdict="bad" data-text="a  &lt;b&gt;4&lt;/b&gt; #### 4 ">""");
+        html.Should().Contain("""<td data-m="uqac" data-v="0.7">0.700</td>""", "uqac's values 0.7 and 0.1 take three decimals; the sort key is exact");
+        System.Text.RegularExpressions.Regex.Count(html, """<tr class="detail" hidden>""").Should().Be(2);
+        html.Should().Contain("<b>Answer with uqac's attention chain</b>", "sample a's drill-down draws its chain");
+        html.Should().Contain("error: Boom: &lt;bad&gt;", "sample b's drill-down gives msp's error");
+        html.Should().Contain("<script>").And.NotContain("<script src").And.NotContain("<link", "the page is self-contained");
     }
 }

@@ -43,6 +43,26 @@ public sealed class ReportCurvesTests
     }
 
     [Fact]
+    public void Adaptive_reliability_bins_hold_equal_counts_and_keep_tied_confidences_together()
+    {
+        // 45 answers, at least 20 a bin: 2 bins. Sorted, the cut falls after the 22nd (round(22.5), to even); the 22nd and 23rd
+        // share confidence 0.5, so the first bin takes both.
+        var conf = Enumerable.Range(0, 45).Select(i => i is 21 or 22 ? 0.5 : i < 21 ? i / 100.0 : 0.5 + i / 100.0).ToArray();
+        var correct = conf.Select(c => c > 0.3).ToArray();
+        var bins = ReportCurves.AdaptiveReliability(conf, correct);
+        bins.Select(b => b.Count).Should().Equal(23, 22);
+        bins[0].Lower.Should().Be(0);
+        bins[0].Upper.Should().Be(0.5);
+        bins[0].Accuracy.Should().BeApproximately(2 / 23.0, 1e-12, "only the two at 0.5 are above 0.3");
+        bins[0].MeanConfidence.Should().BeApproximately(conf.Take(23).Average(), 1e-12);
+        bins[1].Accuracy.Should().Be(1);
+        ReportCurves.AdaptiveReliability(conf.Take(10).ToArray(), correct.Take(10).ToArray()).Should().ContainSingle("fewer than 20 answers make one bin")
+            .Which.Count.Should().Be(10);
+        ReportCurves.AdaptiveReliability([], []).Should().BeEmpty();
+        FluentActions.Invoking(() => ReportCurves.AdaptiveReliability([1.2], [true])).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
     public void Reliability_bins_give_the_ece()
     {
         var bins = ReportCurves.Reliability(C, A, 20);
