@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Evals.SearchRobustness;
 
@@ -56,27 +57,14 @@ public static class Corpus
     /// <exception cref="InvalidDataException">A malformed line or a missing key; the message gives file:line and what was expected.</exception>
     public static IReadOnlyList<CorpusDocument> FromJsonl(string path)
     {
-        var docs = new List<CorpusDocument>();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        var docs = Jsonl.Read(path, (o, lineNo) =>
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var o = doc.RootElement;
-                string Req(string k) => o.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()!
-                    : throw new InvalidDataException($"{path}:{lineNo}: expected a string '{k}' (corpus lines are {{doc_id, title, text, source_qid?, is_gold?}})");
-                string? Opt(string k) => o.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-                bool gold = o.TryGetProperty("is_gold", out var g) && g.ValueKind == JsonValueKind.True;
-                docs.Add(new CorpusDocument(Req("doc_id"), Opt("title") ?? "", Req("text"), Opt("source_qid"), gold));
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}:{lineNo}:{e.BytePositionInLine + 1}: expected one JSON object per line ({e.Message})", e);
-            }
-        }
+            string Req(string k) => o.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()!
+                : throw new InvalidDataException($"{path}:{lineNo}: expected a string '{k}' (corpus lines are {{doc_id, title, text, source_qid?, is_gold?}})");
+            string? Opt(string k) => o.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            bool gold = o.TryGetProperty("is_gold", out var g) && g.ValueKind == JsonValueKind.True;
+            return new CorpusDocument(Req("doc_id"), Opt("title") ?? "", Req("text"), Opt("source_qid"), gold);
+        }, (lineNo, e) => $"{path}:{lineNo}:{e.BytePositionInLine + 1}: expected one JSON object per line ({e.Message})");
         var dup = docs.GroupBy(d => d.DocId, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new InvalidDataException($"{path}: doc_id '{dup.Key}' appears {dup.Count()} times; expected unique ids");
         return docs;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AttnEval.Abstractions;
-using AttnEval.Metrics.RetrievalHeads;
+using AttnEval.Plugins.Sdk;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AttnEval.Metrics.AttentionInfluence;

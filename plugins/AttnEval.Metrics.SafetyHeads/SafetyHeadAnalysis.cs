@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using AttnEval.Abstractions;
-using AttnEval.Metrics.RetrievalHeads;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.SafetyHeads;
 

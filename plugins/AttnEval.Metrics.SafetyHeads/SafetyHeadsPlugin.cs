@@ -1,5 +1,5 @@
 using AttnEval.Abstractions;
-using AttnEval.Metrics.RetrievalHeads;
+using AttnEval.Plugins.Sdk;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AttnEval.Metrics.SafetyHeads;

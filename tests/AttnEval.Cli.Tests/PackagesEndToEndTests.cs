@@ -38,14 +38,15 @@ public sealed class PackagesEndToEndTests
         };
         try
         {
-            // 1. The three packages, from what this test run built (the test project references each packed project).
+            // 1. The four packages, from what this test run built (the test project references each packed project).
             var cfg = AttnEvalProcess.Configuration;
             Run(dotnet!, SharedData.RepoRoot, env, "pack", "src/AttnEval.Abstractions/AttnEval.Abstractions.csproj", "-c", cfg, "--no-build", "-o", feed);
+            Run(dotnet!, SharedData.RepoRoot, env, "pack", "src/AttnEval.Plugins.Sdk/AttnEval.Plugins.Sdk.csproj", "-c", cfg, "--no-build", "-o", feed);
             Run(dotnet!, SharedData.RepoRoot, env, "pack", "templates/AttnEval.Templates.csproj", "-c", cfg, "--no-build", "-o", feed);
             Run(dotnet!, SharedData.RepoRoot, env, "pack", "src/AttnEval.Cli/AttnEval.Cli.csproj", "-c", cfg, "--no-build", "-o", feed,
                 $"-p:PublishDir={Path.Combine(root, "publish")}/");
             var packages = Directory.GetFiles(feed, "*.nupkg").ToDictionary(p => Nuspec(p).Element("id")!.Value, p => p);
-            packages.Keys.Should().BeEquivalentTo(["AttnEval.Abstractions", "AttnEval.Templates", "attneval"]);
+            packages.Keys.Should().BeEquivalentTo(["AttnEval.Abstractions", "AttnEval.Plugins.Sdk", "AttnEval.Templates", "attneval"]);
             foreach (var (id, path) in packages)
             {
                 var meta = Nuspec(path);

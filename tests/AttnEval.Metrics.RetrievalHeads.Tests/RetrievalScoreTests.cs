@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 using AttnEval.Metrics.RetrievalHeads;
 
 namespace AttnEval.Metrics.RetrievalHeads.Tests;

@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 using AttnEval.Backends.TorchSharp;
 using AttnEval.TestSupport;
 using Xunit.Abstractions;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AttnEval.Abstractions;
 
-namespace AttnEval.Metrics.RetrievalHeads;
+namespace AttnEval.Plugins.Sdk;
 
 /// <summary>One needle of the protocol (Retrieval_Head <c>needles.jsonl</c> record): the inserted sentence, the question, and
 /// the answer span used to locate the needle and judge success.</summary>
@@ -16,21 +16,12 @@ public sealed record Needle(string Text, string Question, string RealNeedle)
     /// <exception cref="InvalidDataException">A line is not such a record (the message names file:line and the missing field).</exception>
     public static IReadOnlyList<Needle> ReadFile(string path)
     {
-        var list = new List<Needle>();
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        var list = Jsonl.Read(path, (o, lineNo) =>
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                string Field(string name) => doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
-                    ? v.GetString()! : throw new InvalidDataException($"{path}:{lineNo}: missing string field '{name}' (expected needle, question, real_needle)");
-                list.Add(new Needle(Field("needle"), Field("question"), Field("real_needle")));
-            }
-            catch (JsonException e) { throw new InvalidDataException($"{path}:{lineNo}: not a JSON record ({e.Message})", e); }
-        }
+            string Field(string name) => o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString()! : throw new InvalidDataException($"{path}:{lineNo}: missing string field '{name}' (expected needle, question, real_needle)");
+            return new Needle(Field("needle"), Field("question"), Field("real_needle"));
+        }, (lineNo, e) => $"{path}:{lineNo}: not a JSON record ({e.Message})");
         if (list.Count == 0) throw new InvalidDataException($"{path}: no needles (expected JSONL records {{needle, question, real_needle}})");
         return list;
     }

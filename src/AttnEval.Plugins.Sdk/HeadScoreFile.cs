@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AttnEval.Abstractions;
 
-namespace AttnEval.Metrics.RetrievalHeads;
+namespace AttnEval.Plugins.Sdk;
 
 /// <summary>
 /// The Retrieval_Head head-score file (specs/head-methods.md §1.3): one line holding one JSON object

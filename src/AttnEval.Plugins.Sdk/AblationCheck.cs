@@ -1,6 +1,6 @@
 using AttnEval.Abstractions;
 
-namespace AttnEval.Metrics.RetrievalHeads;
+namespace AttnEval.Plugins.Sdk;
 
 /// <summary>
 /// The causal check every head analysis runs (issue 6): a task metric with no ablation, with the named heads ablated, and

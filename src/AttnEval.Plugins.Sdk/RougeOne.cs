@@ -1,7 +1,7 @@
 using AttnEval.Abstractions;
 using Lucene.Net.Tartarus.Snowball.Ext;
 
-namespace AttnEval.Metrics.RetrievalHeads;
+namespace AttnEval.Plugins.Sdk;
 
 /// <summary>
 /// ROUGE-1 recall with Porter stemming, the success filter of the retrieval-head protocol (specs/head-methods.md §1.1:

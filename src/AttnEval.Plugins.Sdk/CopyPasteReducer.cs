@@ -1,6 +1,6 @@
 using AttnEval.Abstractions;
 
-namespace AttnEval.Metrics.RetrievalHeads;
+namespace AttnEval.Plugins.Sdk;
 
 /// <summary>How a head's copy-paste events become its score for one trial (specs/head-methods.md §1.1).</summary>
 public enum RetrievalScoreMode
