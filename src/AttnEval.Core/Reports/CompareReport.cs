@@ -17,17 +17,14 @@ public static class CompareReport
         return Handlebars.Create().Compile(reader.ReadToEnd());
     });
 
-    /// <summary>Metrics where a lower value is better; every other is higher-is-better.</summary>
-    private static readonly HashSet<string> LowerIsBetter = new(StringComparer.Ordinal) { "ece", "brier" };
-
     /// <summary>Builds the HTML text.</summary>
     public static string Render(RunComparison comparison)
     {
         ArgumentNullException.ThrowIfNull(comparison);
-        static string F(double? x) => x is { } v ? (Math.Abs(v) < 0.0005 ? 0.0 : v).ToString("0.000", CultureInfo.InvariantCulture) : "—";
+        static string F(double? x) => x is { } v ? ReportStyle.Fixed(v) : "—";
         var metrics = comparison.Metrics.Select(metric =>
         {
-            bool lower = LowerIsBetter.Contains(metric);
+            bool lower = ReportStyle.LowerIsBetter(metric);
             return new Dictionary<string, object?>
             {
                 ["title"] = metric.ToUpperInvariant(),
@@ -36,7 +33,7 @@ public static class CompareReport
                 {
                     var values = m.Values[metric];
                     var known = values.Where(v => v?.Value is not null).Select(v => v!.Value!.Value).ToList();
-                    double? best = known.Count < 2 ? null : lower ? known.Min() : known.Max();
+                    double? best = known.Distinct().Count() < 2 ? null : lower ? known.Min() : known.Max();      // none when every run agrees
                     return new Dictionary<string, object?>
                     {
                         ["method"] = m.Method,
@@ -44,7 +41,7 @@ public static class CompareReport
                         {
                             ["value"] = v is null ? "not run" : F(v.Value),
                             ["interval"] = v?.Value is null ? "" : $"[{F(v.Lower)}, {F(v.Upper)}]",
-                            ["css"] = best is { } b && v?.Value == b ? "best" : "",
+                            ["css"] = best is { } b && v?.Value == b ? "num best" : "num",
                         }).ToList(),
                     };
                 }).ToList(),
@@ -60,12 +57,13 @@ public static class CompareReport
                 {
                     ["value"] = p.Delta is { } d ? (d >= 0 ? "+" : "") + F(d) : "—",
                     ["interval"] = p.Delta is null ? p.Note : $"[{F(p.Lower)}, {F(p.Upper)}] · {p.Shared} shared",
-                    ["css"] = p.Lower > 0 ? "up" : p.Upper < 0 ? "down" : "",
+                    ["css"] = p.Lower > 0 ? "num ok" : p.Upper < 0 ? "num bad" : "num",
                 }).ToList(),
             }).ToList(),
         }).ToList();
         return Template.Value(new Dictionary<string, object?>
         {
+            ["css"] = ReportStyle.Css,
             ["count"] = comparison.Runs.Count,
             ["runs"] = comparison.Runs.Select((r, k) => new Dictionary<string, object?>
             {

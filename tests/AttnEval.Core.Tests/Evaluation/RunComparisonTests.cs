@@ -59,7 +59,7 @@ public sealed class RunComparisonTests : IDisposable
         json["methods"]!["m"]!["paired"]!["auroc"]![0]!["delta"]!.GetValue<double>().Should().BeApproximately(-0.25, 1e-12);
         json["paired"]!["reference"]!.GetValue<string>().Should().Be("a");
         var html = CompareReport.Render(cmp);
-        html.Should().Contain("-0.250").And.Contain("4 shared").And.Contain("<td class=\"best\">1.000");
+        html.Should().Contain("-0.250").And.Contain("4 shared").And.Contain("<td class=\"num best\">1.000");
         string.Join("\n", cmp.Describe()).Should().Contain("-0.250 [").And.Contain("n=4");
     }
 
