@@ -20,21 +20,3 @@ public sealed record Sample(string Id, string Input, string? Target, IReadOnlyDi
         return cur;
     }
 }
-
-/// <summary>The verdict of a correctness judge on one answer.</summary>
-/// <param name="Correct">Whether the answer counts as correct (the label the evaluation metrics use).</param>
-/// <param name="Score">A graded score in [0, 1] (1/0 for exact judges, ROUGE-L F for <c>rouge-l</c>).</param>
-/// <param name="Extracted">What the judge read from the answer (e.g. the final number), or null.</param>
-/// <param name="Expected">What it compared against, or null.</param>
-public sealed record JudgeVerdict(bool Correct, double Score, string? Extracted, string? Expected);
-
-/// <summary>Decides whether a model answer is correct for a sample (specs/uq-methods.md §6).</summary>
-public interface ICorrectnessJudge
-{
-    /// <summary>Judge name used in recipes (<c>judge.kind</c>).</summary>
-    string Name { get; }
-
-    /// <summary>Judges one answer.</summary>
-    /// <exception cref="InvalidDataException">The sample has no usable reference (message names the field).</exception>
-    JudgeVerdict Judge(string answer, Sample sample);
-}

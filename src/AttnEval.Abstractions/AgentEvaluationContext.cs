@@ -1,30 +1,5 @@
 namespace AttnEval.Abstractions;
 
-/// <summary>Factory of an agent evaluation (recipe kind <c>agent-robustness</c>). Added in contract 1.x (additive).</summary>
-public interface IAgentEvaluationFactory : IMetricFactory
-{
-    /// <summary>Creates the evaluation with validated options. Also called once by the recipe loader to check the options (so <c>validate</c>
-    /// reports them before any model loads): keep it cheap and free of side effects, and refuse what only the plugin can
-    /// check with an <see cref="ArgumentException"/> whose message names the option, e.g.
-    /// <c>metrics.&lt;name&gt;.&lt;key&gt;: …</c>.</summary>
-    /// <exception cref="ArgumentException">An option value the plugin cannot use.</exception>
-    /// <exception cref="ArgumentException">An option value the <see cref="OptionSpec"/>s cannot express is wrong
-    /// (e.g. a malformed perturbation); the message names the option, the item and what was expected.</exception>
-    IAgentEvaluation Create(OptionValues options);
-}
-
-/// <summary>
-/// Runs an agent over a dataset under a reference condition and perturbed conditions, and records one episode per
-/// (item, condition, run) through <see cref="AgentEvaluationContext.Record"/>. The host computes the paired statistics
-/// (accuracy drop, flips, McNemar, confidence AUROC/ECE per condition) from those records alone.
-/// </summary>
-public interface IAgentEvaluation
-{
-    /// <summary>Runs every episode not yet recorded.</summary>
-    /// <exception cref="OperationCanceledException">Cancelled; recorded episodes stay.</exception>
-    AgentEvaluationResult Run(AgentEvaluationContext context, CancellationToken cancellationToken = default);
-}
-
 /// <summary>Inputs of an agent evaluation.</summary>
 /// <remarks>
 /// <para><b>Episode records.</b> Each record given to <see cref="Record"/> is one episode and must carry the keys the
@@ -65,15 +40,4 @@ public sealed record AgentEvaluationContext
     /// <c>Func&lt;Microsoft.Extensions.AI.IChatClient, Microsoft.Extensions.AI.IChatClient&gt;</c> that adds its
     /// confidence middleware (flag policy), which an evaluation puts around its agent's chat client.</summary>
     public IServiceProvider? Services { get; init; }
-}
-
-/// <summary>What an agent evaluation reports besides its episodes.</summary>
-/// <param name="ReferenceCondition">The condition every other one is compared with (e.g. <c>clean</c>).</param>
-/// <param name="Conditions">Every condition in report order, the reference first.</param>
-public sealed record AgentEvaluationResult(string ReferenceCondition, IReadOnlyList<string> Conditions)
-{
-    /// <summary>Scalar facts for <c>summary.json</c> (corpus size, retriever settings, ...).</summary>
-    public IReadOnlyDictionary<string, object?> Summary { get; init; } = new Dictionary<string, object?>();
-    /// <summary>File names written into the run folder.</summary>
-    public IReadOnlyList<string> Artifacts { get; init; } = [];
 }

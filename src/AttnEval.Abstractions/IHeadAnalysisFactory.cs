@@ -1,0 +1,12 @@
+namespace AttnEval.Abstractions;
+
+/// <summary>Factory of a model-level head analysis.</summary>
+public interface IHeadAnalysisFactory : IMetricFactory
+{
+    /// <summary>Creates the analysis with validated options. Also called once by the recipe loader to check the options (so <c>validate</c>
+    /// reports them before any model loads): keep it cheap and free of side effects, and refuse what only the plugin can
+    /// check with an <see cref="ArgumentException"/> whose message names the option, e.g.
+    /// <c>metrics.&lt;name&gt;.&lt;key&gt;: …</c>.</summary>
+    /// <exception cref="ArgumentException">An option value the plugin cannot use.</exception>
+    IHeadAnalysis Create(OptionValues options);
+}
