@@ -62,6 +62,8 @@ public sealed class RunComparison
     public required int Resamples { get; init; }
     /// <summary>Coverage of the paired intervals, e.g. 0.95.</summary>
     public required double Level { get; init; }
+    /// <summary><see cref="Level"/> as a percentage, e.g. "95%".</summary>
+    public string LevelText => Level.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal);
 
     /// <summary>Reads the runs and computes the comparison.</summary>
     /// <param name="runDirs">Two or more finished uncertainty run folders; the first is the reference.</param>
@@ -194,7 +196,7 @@ public sealed class RunComparison
     /// the report page.</summary>
     public IEnumerable<string> Describe()
     {
-        static string F(double? x) => x is { } v ? (Math.Abs(v) < 0.0005 ? 0.0 : v).ToString("0.000", CultureInfo.InvariantCulture) : "—";
+        static string F(double? x) => x is { } v ? Reports.ReportStyle.Fixed(v) : "—";
         int width = Math.Max(6, Methods.Count == 0 ? 6 : Methods.Max(m => m.Method.Length));
         for (int k = 0; k < Runs.Count; k++)
             yield return $"run {k + 1}: {Runs[k].Label} ({Runs[k].Samples} samples, accuracy {F(Runs[k].Accuracy)})";
@@ -212,6 +214,6 @@ public sealed class RunComparison
             }
         }
         yield return "";
-        yield return $"Δ: the later run minus run 1 on the samples both judged and scored, {Level.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal)} paired bootstrap interval ({Resamples} resamples); every metric is in compare.html and compare.json.";
+        yield return $"Δ: the later run minus run 1 on the samples both judged and scored, {LevelText} paired bootstrap interval ({Resamples} resamples); every metric is in compare.html and compare.json.";
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AttnEval.Core.Evaluation;
 using HandlebarsDotNet;
 
@@ -72,7 +71,7 @@ public static class CompareReport
             ["others"] = Enumerable.Range(2, comparison.Runs.Count - 1).ToList(),
             ["metrics"] = metrics,
             ["paired"] = paired,
-            ["level"] = comparison.Level.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal),
+            ["level"] = comparison.LevelText,
             ["resamples"] = comparison.Resamples,
         });
     }
