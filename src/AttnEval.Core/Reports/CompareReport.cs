@@ -8,13 +8,7 @@ namespace AttnEval.Core.Reports;
 /// Every value is HTML-encoded by Handlebars.</summary>
 public static class CompareReport
 {
-    private static readonly Lazy<HandlebarsTemplate<object, object>> Template = new(() =>
-    {
-        using var stream = typeof(CompareReport).Assembly.GetManifestResourceStream("AttnEval.Core.Reports.compare-report.hbs")
-                           ?? throw new InvalidOperationException("compare report template missing from AttnEval.Core");
-        using var reader = new StreamReader(stream);
-        return Handlebars.Create().Compile(reader.ReadToEnd());
-    });
+    private static readonly Lazy<HandlebarsTemplate<object, object>> Template = new(() => HtmlReport.Compile("compare-report.hbs"));
 
     /// <summary>Builds the HTML text.</summary>
     public static string Render(RunComparison comparison)
