@@ -55,7 +55,7 @@ internal static class Cli
 
         var runDir = new Argument<string>("run-dir") { Description = "A run folder" };
         var report = new Command("report", "Re-render report.html from a run folder's summary.json and samples.jsonl") { runDir };
-        report.SetAction(r => Commands.Report(r.GetValue(runDir)!));
+        report.SetAction(r => Commands.Report(r.GetValue(runDir)!, PluginDirs(r)));
 
         var model = new Option<string>("--model") { Description = "Model folder or checkpoint", Required = true };
         var backend = new Option<string>("--backend") { Description = "Backend name", DefaultValueFactory = _ => "torchsharp" };

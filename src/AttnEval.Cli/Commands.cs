@@ -1,4 +1,5 @@
 using AttnEval.Core.Judges;
+using AttnEval.Core.Kinds;
 using AttnEval.Core.Plugins;
 using AttnEval.Core.Recipes;
 using AttnEval.Core.Reports;
@@ -52,36 +53,14 @@ internal static partial class Commands
         {
             var recipe = new RecipeLoader(host.Catalog).Load(recipePath, overrides);
             var watch = new DirCapture(observer, d => runDir = d);
-            runDir = observer.Run(() => recipe.Kind switch
-            {
-                RecipeKind.Uncertainty => new UncertaintyRunner(host.Catalog, watch, d => AttnEval.Reporting.RunReport.Write(d, FigureWarning)).Run(recipe, resume, cts.Token),
-                RecipeKind.HeadAttribution => new HeadAnalysisRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
-                RecipeKind.DataScoring => new DataScoringRunner(host.Catalog, watch).Run(recipe, resume, cts.Token),
-                RecipeKind.AgentRobustness => new AgentRobustnessRunner(host.Catalog, watch, AgentServices()).Run(recipe, resume, cts.Token),
-                _ => throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' has no runner yet"),
-            });
-            // Uncertainty runs draw their figures in the runner; the others get theirs (and the report showing them) here.
-            if (recipe.Kind != RecipeKind.Uncertainty) AttnEval.Reporting.RunReport.Write(runDir, FigureWarning);
+            // One lookup: the recipe's kind runs it (the loader has checked the recipe against the same descriptor).
+            var outcome = observer.Run(() => RecipeRun.Run(host.Catalog, recipe, resume, watch, AgentServices(), cts.Token));
+            runDir = outcome.RunDir;
+            AttnEval.Reporting.RunReport.Write(runDir, host.Catalog.Kinds, FigureWarning);
             if (json) Console.WriteLine(RunSummaryJson(runDir).ToJsonString(JsonOutput));
-            if (recipe.Kind == RecipeKind.AgentRobustness)
-            {
-                if (!json) PrintRobustnessSummary(runDir);
-            }
-            else if (recipe.Kind == RecipeKind.Uncertainty)
-            {
-                if (!json) PrintSummary(runDir);
-            }
-            else
-            {
-                // A head analysis that failed as a whole, or that ran but supports no finding, is a failed run (its records
-                // and the others' results are kept).
-                var (failed, inconclusive) = json ? AnalysisOutcome(runDir) : PrintAnalysisSummary(runDir);
-                if (failed.Count > 0)
-                    Console.Error.WriteLine($"attneval: analysis {string.Join(", ", failed.Select(f => $"'{f}'"))} failed; see {Path.Combine(runDir, RunFolder.SummaryFile)}");
-                if (inconclusive.Count > 0)
-                    Console.Error.WriteLine($"attneval: analysis {string.Join(", ", inconclusive.Select(f => $"'{f}'"))} is inconclusive (no finding); see {Path.Combine(runDir, RunFolder.SummaryFile)}");
-                if (failed.Count + inconclusive.Count > 0) return Cli.Failed;
-            }
+            else foreach (var line in outcome.Lines) Console.WriteLine(line);
+            foreach (var problem in outcome.Problems) Console.Error.WriteLine($"attneval: {problem}");
+            if (outcome.Failed) return Cli.Failed;
             return Cli.Ok;
         }
         catch (RecipeException e)
@@ -226,11 +205,13 @@ internal static partial class Commands
         return result;
     }
 
-    public static int Report(string runDir)
+    /// <summary>Re-renders a run folder's figures and <c>report.html</c> with the page of its kind (a plugin's kind needs its plugin).</summary>
+    public static int Report(string runDir, string[]? pluginDirs)
     {
         try
         {
-            Console.WriteLine(AttnEval.Reporting.RunReport.Write(Path.GetFullPath(runDir), FigureWarning));
+            using var host = LoadHost(pluginDirs, quiet: true);
+            Console.WriteLine(AttnEval.Reporting.RunReport.Write(Path.GetFullPath(runDir), host.Catalog.Kinds, FigureWarning));
             return Cli.Ok;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
@@ -243,25 +224,6 @@ internal static partial class Commands
     private static void FigureWarning(Exception e) =>
         Console.Error.WriteLine($"attneval: figures not drawn ({e.GetType().Name}: {e.Message}); report.html has the tables only");
 
-    private static void PrintSummary(string runDir)
-    {
-        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
-        var metrics = summary["evaluation_metrics"]!.AsArray().Select(x => (string)x!).ToList();
-        Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} samples, accuracy {Fmt(summary["accuracy"])}, {summary["n_errors"]} sample errors");
-        int width = Math.Max(22, summary["methods"]!.AsObject().Select(kv => kv.Key.Length + 1).DefaultIfEmpty(0).Max());
-        var cost = summary["cost"]?["methods"];
-        Console.WriteLine("method".PadRight(width) + string.Concat(metrics.Select(m => m.PadLeft(10))) + (cost is null ? "" : "      cost"));
-        foreach (var (name, node) in summary["methods"]!.AsObject())
-            Console.WriteLine(name.PadRight(width) + string.Concat(metrics.Select(m => Fmt(node?[m]?["value"]).PadLeft(10)))
-                + (cost?[name]?["fraction_of_generation"] is System.Text.Json.Nodes.JsonValue f && f.TryGetValue<double>(out var fr)
-                    ? (fr * 100).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture).PadLeft(9) + "%" : ""));
-        if (summary["cost"] is { } c)
-            Console.WriteLine($"cost: added time as a share of greedy generation ({Fmt(c["generate_seconds"])} s, batches of {c["batch_size"]}; sampled answers {Fmt(c["samples_seconds"])} s)");
-        Console.WriteLine($"run folder: {runDir}");
-        Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
-    }
-
-    /// <summary>Head-attribution: each analysis' status and top 5 heads; data-scoring: each scorer's count, mean and selection.</summary>
     /// <summary>Host services for agent evaluations: the confidence middleware (flag policy, no threshold effect) as a
     /// <c>Func&lt;IChatClient, IChatClient&gt;</c>, scoring each answer white-box when the client attached a score, else
     /// from its token log-probabilities as the geometric-mean token probability (specs/head-methods.md §4.2.3, source 2).</summary>
@@ -279,65 +241,6 @@ internal static partial class Commands
             })));
         return services.BuildServiceProvider();
     }
-
-    private static void PrintRobustnessSummary(string runDir)
-    {
-        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
-        Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} episodes, {summary["n_errors"]} with errors");
-        Console.WriteLine($"{"condition",-34} {"N",5} {"acc",6} {"ΔAcc [95% CI]",24} {"McNemar p",10} {"flip",6} {"mislead",8} {"AUROC",6} {"ECE",6}");
-        foreach (var (name, n) in summary["analysis"]?["conditions"]?.AsObject() ?? [])
-        {
-            var d = n?["delta_acc"];
-            var ci = d is null ? "" : d["ci_low"] is null ? Fmt(d["value"]) : $"{Fmt(d["value"])} [{Fmt(d["ci_low"])}, {Fmt(d["ci_high"])}]";
-            Console.WriteLine($"{name,-34} {n?["n"],5} {Fmt(n?["accuracy"]),6} {ci,24} {Fmt(n?["mcnemar"]?["p_value"]),10} {Fmt(n?["flip_rate"]?["value"]),6} {Fmt(n?["mislead_rate"]),8} {Fmt(n?["auroc"]),6} {Fmt(n?["ece"]),6}");
-        }
-        Console.WriteLine($"run folder: {runDir}");
-        Console.WriteLine($"episodes:   {Path.Combine(runDir, AgentRobustnessRunner.EpisodesFile)}");
-        Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
-    }
-
-    /// <summary>The analyses of a head-attribution run that failed and those that are inconclusive (what
-    /// <see cref="PrintAnalysisSummary"/> returns, without printing).</summary>
-    private static (List<string> Failed, List<string> Inconclusive) AnalysisOutcome(string runDir)
-    {
-        var analyses = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))?["analyses"]?.AsObject() ?? [];
-        return (analyses.Where(kv => (string?)kv.Value?["status"] == "error").Select(kv => kv.Key).ToList(),
-                analyses.Where(kv => (string?)kv.Value?["status"] == "inconclusive").Select(kv => kv.Key).ToList());
-    }
-
-    /// <summary>Prints the analyses and scorers of a head-attribution or data-scoring run: per analysis its top heads and
-    /// the conclusion its summary states (e.g. the ablation verdict, a degenerate head set), or why it failed or is
-    /// inconclusive; returns the analyses that failed and those that are inconclusive.</summary>
-    private static (List<string> Failed, List<string> Inconclusive) PrintAnalysisSummary(string runDir)
-    {
-        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunFolder.SummaryFile)))!;
-        Console.WriteLine($"{summary["name"]}: {summary["n_samples"]} records, {summary["n_errors"]} with errors");
-        var indent = "".PadRight(22);
-        foreach (var (name, node) in summary["analyses"]?.AsObject() ?? [])
-        {
-            var top = node?["top"]?.AsArray().Take(5).Select(t => $"{t!["head"]} {Fmt(t["score"])}") ?? [];
-            Console.WriteLine((string?)node?["status"] switch
-            {
-                "ok" => $"{name.PadRight(22)} top: {string.Join(", ", top)}",
-                "error" => $"{name.PadRight(22)} error: {node?["error"]}",
-                "inconclusive" => $"{name.PadRight(22)} inconclusive: {node?["warning"]}",
-                var other => $"{name.PadRight(22)} {other}",
-            });
-            if (node?["conclusion"] is { } conclusion) Console.WriteLine($"{indent} {conclusion}");
-        }
-        foreach (var (name, node) in summary["scorers"]?.AsObject() ?? [])
-        {
-            Console.WriteLine($"{name.PadRight(22)} {node?["n"]} scored, mean {Fmt(node?["mean"])}, {node?["selection"]?["n_selected"]} selected → {node?["selection"]?["file"]}");
-            if (node?["label"] is System.Text.Json.Nodes.JsonObject label)
-                Console.WriteLine($"{"".PadRight(22)} {label["field"]}: AUROC {Fmt(label["auroc"])} (mean score {Fmt(label["mean_true"])} for {label["n_true"]} true, {Fmt(label["mean_false"])} for {label["n_false"]} false)");
-        }
-        Console.WriteLine($"run folder: {runDir}");
-        Console.WriteLine($"report:     {Path.Combine(runDir, "report.html")}");
-        return AnalysisOutcome(runDir);
-    }
-
-    private static string Fmt(System.Text.Json.Nodes.JsonNode? n) =>
-        n is null ? "n/a" : ((double)n).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Remembers the run folder as soon as it exists, for the interrupt/failure messages.</summary>
     private sealed class DirCapture(IRunObserver inner, Action<string> onDir) : IRunObserver

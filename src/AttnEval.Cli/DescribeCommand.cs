@@ -132,6 +132,7 @@ internal static partial class Commands
         "backend" => catalog.Backends.TryGetValue(export.Name, out var b) ? b.Options : [],
         "judge" => catalog.Judges.TryGetValue(export.Name, out var j) ? j.Options : [],
         "similarity" => [],
+        "recipe-kind" => catalog.Kinds.TryGetValue(export.Name, out var k) ? k.AnalysisOptions ?? [] : [],
         _ => catalog.Metrics.TryGetValue(export.Name, out var m) ? m.Options : [],
     };
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AttnEval.Core.Kinds;
 using AttnEval.Core.Reports;
 using AttnEval.Core.Runs;
 using ScottPlot;
@@ -261,32 +262,44 @@ public static class ReportPlots
     }
 }
 
-/// <summary>Writes the whole report of a run folder: the figures (<see cref="ReportPlots"/> for an uncertainty run,
-/// <see cref="RobustnessPlots"/> for an agent-robustness run, <see cref="AnalysisPlots"/> for a head-attribution or
-/// data-scoring run), then <c>report.html</c> (<see cref="HtmlReport"/>). What <c>attneval run</c> does at the end and
-/// <c>attneval report</c> redoes.</summary>
+/// <summary>The one report pipeline (what <c>attneval run</c> does at the end and <c>attneval report</c> redoes): the figures of the
+/// run's kind (<see cref="Figures"/>: <see cref="ReportPlots"/> for an uncertainty run, <see cref="AnalysisPlots"/> for a
+/// head-attribution or data-scoring run, <see cref="RobustnessPlots"/> for an agent-robustness run; a plugin's kind draws its own
+/// inline), then <c>report.html</c> from the kind's page (<see cref="HtmlReport.Write"/>).</summary>
 public static class RunReport
 {
+    /// <summary>Figure sets by kind name: what draws a run's figures into <c>plots/</c> before its page is rendered.</summary>
+    public static IReadOnlyDictionary<string, Action<string>> Figures { get; } = new Dictionary<string, Action<string>>(StringComparer.Ordinal)
+    {
+        [BuiltInKinds.Uncertainty] = d => ReportPlots.Write(d),
+        [BuiltInKinds.HeadAttribution] = d => AnalysisPlots.Write(d),
+        [BuiltInKinds.DataScoring] = d => AnalysisPlots.Write(d),
+        [BuiltInKinds.AgentRobustness] = RobustnessPlots.Draw,
+    };
+
+    /// <summary>Draws the figures and renders <c>report.html</c> of a run of a built-in kind.</summary>
+    /// <inheritdoc cref="Write(string, IReadOnlyDictionary{string, RecipeKindDescriptor}?, Action{Exception}?)"/>
+    public static string Write(string runDir, Action<Exception>? figureError = null) => Write(runDir, null, figureError);
+
     /// <summary>Draws the figures and renders <c>report.html</c>.</summary>
     /// <param name="runDir">A finished run folder.</param>
+    /// <param name="kinds">The host's recipe kinds (<see cref="Core.Plugins.IComponentCatalog.Kinds"/>); null = the built-in ones.</param>
     /// <param name="figureError">Called with the exception when the figures cannot be drawn (e.g. the native SkiaSharp library
     /// cannot load); the HTML is then written without them. Null = rethrow.</param>
     /// <returns>The path of <c>report.html</c>.</returns>
     /// <exception cref="FileNotFoundException">No <c>summary.json</c> (see <see cref="RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
-    public static string Write(string runDir, Action<Exception>? figureError = null)
+    /// <exception cref="InvalidDataException">The run's kind is not among <paramref name="kinds"/>.</exception>
+    public static string Write(string runDir, IReadOnlyDictionary<string, RecipeKindDescriptor>? kinds, Action<Exception>? figureError = null)
     {
-        var summaryPath = RunFolder.RequireSummary(runDir);
-        var kind = (string?)JsonNode.Parse(File.ReadAllText(summaryPath))?["kind"];
-        if (kind == "agent-robustness") return RobustnessPlots.Write(runDir, figureError);
-        try
+        var kind = HtmlReport.KindOf(runDir, kinds);
+        if (Figures.TryGetValue(kind.Name, out var draw))
         {
-            if (kind is null or "uncertainty") ReportPlots.Write(runDir);
-            else if (kind is "head-attribution" or "data-scoring") AnalysisPlots.Write(runDir);
+            try { draw(runDir); }
+            catch (Exception e) when (figureError is not null && e is not FileNotFoundException)
+            {
+                figureError(e);
+            }
         }
-        catch (Exception e) when (figureError is not null && e is not FileNotFoundException)
-        {
-            figureError(e);
-        }
-        return HtmlReport.Write(runDir);
+        return HtmlReport.Write(runDir, kinds);
     }
 }

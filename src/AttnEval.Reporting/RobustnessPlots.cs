@@ -32,21 +32,25 @@ public static class RobustnessPlots
     /// <exception cref="FileNotFoundException">No <c>summary.json</c> (see <see cref="RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
     public static string Write(string runDir, Action<Exception>? figureError = null)
     {
-        var summaryPath = RunFolder.RequireSummary(runDir);
-        var summary = JsonNode.Parse(System.IO.File.ReadAllText(summaryPath))!.AsObject();
-        try
-        {
-            // PNG figures of earlier versions would be shown by nothing any more.
-            if (Directory.Exists(Path.Combine(runDir, HtmlReport.PlotsFolder)))
-                foreach (var old in new[] { "robustness-accuracy.png", "robustness-confidence.png" }) System.IO.File.Delete(Path.Combine(runDir, HtmlReport.PlotsFolder, old));
-            Save(DeltaAccuracy(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, File));
-            Save(Confidence(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, ConfidenceFile));
-        }
-        catch (Exception e) when (figureError is not null)
+        try { Draw(runDir); }
+        catch (Exception e) when (figureError is not null && e is not FileNotFoundException)
         {
             figureError(e);
         }
         return HtmlReport.Write(runDir);
+    }
+
+    /// <summary>Draws the two figures of an agent-robustness run folder into <c>plots/</c> (a figure with nothing to show is removed).</summary>
+    /// <exception cref="FileNotFoundException">No <c>summary.json</c>.</exception>
+    public static void Draw(string runDir)
+    {
+        var summaryPath = RunFolder.RequireSummary(runDir);
+        var summary = JsonNode.Parse(System.IO.File.ReadAllText(summaryPath))!.AsObject();
+        // PNG figures of earlier versions would be shown by nothing any more.
+        if (Directory.Exists(Path.Combine(runDir, HtmlReport.PlotsFolder)))
+            foreach (var old in new[] { "robustness-accuracy.png", "robustness-confidence.png" }) System.IO.File.Delete(Path.Combine(runDir, HtmlReport.PlotsFolder, old));
+        Save(DeltaAccuracy(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, File));
+        Save(Confidence(summary), Path.Combine(runDir, HtmlReport.PlotsFolder, ConfidenceFile));
 
         static void Save(Plot? plot, string path)
         {

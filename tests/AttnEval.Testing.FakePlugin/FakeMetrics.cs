@@ -81,5 +81,6 @@ public sealed class FakePlugin : IAttnEvalPlugin
         services.AddSingleton<IModelBackend, FakeBackend>();
         services.AddSingleton<ISampleEstimatorFactory, FakeAttentionMetric>();
         services.AddSingleton<ISampleEstimatorFactory, FakeFlakyMetric>();
+        services.AddSingleton<IRecipeKind, FakeAnswerLengthKind>();
     }
 }

@@ -14,7 +14,8 @@ public sealed record PluginInfo(string Name, string Version, string Folder, IRea
 
 /// <summary>One named part exported by a plugin.</summary>
 /// <param name="Name">Name used in recipes.</param>
-/// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c>, <c>agent-evaluation</c>, <c>judge</c> or <c>similarity</c>.</param>
+/// <param name="Kind"><c>backend</c>, <c>sample-estimator</c>, <c>head-analysis</c>, <c>data-scorer</c>, <c>agent-evaluation</c>, <c>judge</c>,
+/// <c>similarity</c> or <c>recipe-kind</c>.</param>
 /// <param name="Description">One line.</param>
 /// <param name="Cost">For a sample estimator with its default options, what it adds to greedy generation, from its
 /// <see cref="MetricNeeds"/> (e.g. <c>attention rows + extra forward passes</c>); each run measures it as
@@ -49,6 +50,8 @@ public sealed class PluginHost : IDisposable
     private readonly List<PluginLoadError> _errors = [];
     private readonly IServiceCollection _services = new ServiceCollection();
     private readonly Dictionary<string, string> _owners = new(StringComparer.Ordinal);
+    /// <summary>The plugin that registered each recipe kind, by kind name.</summary>
+    private readonly Dictionary<string, string> _kindPlugins = new(StringComparer.Ordinal);
     private ServiceProvider? _provider;
 
     /// <summary>Plugins loaded so far.</summary>
@@ -57,12 +60,19 @@ public sealed class PluginHost : IDisposable
     /// <summary>Folders that failed to load.</summary>
     public IReadOnlyList<PluginLoadError> Errors => _errors;
 
-    /// <summary>The host's own parts (built-in judges), registered before any plugin.</summary>
+    /// <summary>The host's own parts (built-in judges), registered before any plugin; the first call also lists the built-in recipe
+    /// kinds (<see cref="Kinds.BuiltInKinds"/>) among its exports.</summary>
     public PluginHost AddBuiltIn(string name, Action<IServiceCollection> configure)
     {
         var services = new ServiceCollection();
         configure(services);
         Register(name, typeof(PluginHost).Assembly, "(built-in)", services);
+        // The host's own recipe kinds are listed with its other built-in parts (once, under the first built-in registration).
+        if (!_plugins.Any(p => p.Exports.Any(x => x.Kind == "recipe-kind" && p.Folder == "(built-in)")))
+        {
+            var info = _plugins[^1];
+            _plugins[^1] = info with { Exports = [.. info.Exports, .. Kinds.BuiltInKinds.All.Select(k => new PluginExport(k.Name, "recipe-kind", k.Description))] };
+        }
         return this;
     }
 
@@ -159,6 +169,7 @@ public sealed class PluginHost : IDisposable
     {
         if (_provider is not null) throw new InvalidOperationException("plugins cannot be added after the catalog was built");
         var exports = new List<PluginExport>();
+        var kindNames = new List<string>();
         using (var probe = services.BuildServiceProvider())
         {
             // Create each registration once to learn its name (GetService would only return the last one per
@@ -176,6 +187,12 @@ public sealed class PluginHost : IDisposable
                 var export = Describe(instance);
                 if (export is null) continue;
                 var key = export.Kind + ":" + export.Name;
+                if (instance is IRecipeKind && Kinds.BuiltInKinds.All.Any(k => k.Name == export.Name))
+                {
+                    Fail(folder, $"{pluginName}: recipe kind '{export.Name}' is built into the host; ignored");
+                    services.Remove(d);
+                    continue;
+                }
                 if (_owners.TryGetValue(key, out var owner))
                 {
                     Fail(folder, $"{pluginName}: {export.Kind} '{export.Name}' is already provided by {owner}; ignored");
@@ -184,9 +201,12 @@ public sealed class PluginHost : IDisposable
                 }
                 _owners[key] = pluginName;
                 exports.Add(export);
+                if (d.ServiceType == typeof(IRecipeKind))
+                    kindNames.Add(export.Name);
             }
         }
         foreach (var d in services) _services.Add(d);
+        foreach (var k in kindNames) _kindPlugins[k] = pluginName;
         _plugins.Add(new PluginInfo(pluginName, version ?? VersionOf(assembly), folder, exports));
     }
 
@@ -212,6 +232,7 @@ public sealed class PluginHost : IDisposable
         IAgentEvaluationFactory m => new PluginExport(m.Name, "agent-evaluation", m.Description),
         IJudgeFactory j => new PluginExport(j.Name, "judge", j.Description),
         ISentenceSimilarity s => new PluginExport(s.Name, "similarity", "sentence similarity for estimators that need one (SAR, semantic estimators)"),
+        IRecipeKind k => new PluginExport(k.Name, "recipe-kind", k.Description),
         _ => null,
     };
 
@@ -239,7 +260,7 @@ public sealed class PluginHost : IDisposable
     /// <summary>The service provider with everything registered (built on first use).</summary>
     public IServiceProvider Services => _provider ??= _services.BuildServiceProvider();
 
-    /// <summary>The catalog of backends, metrics, judges and sentence-similarity models.</summary>
+    /// <summary>The catalog of backends, metrics, judges, sentence-similarity models and recipe kinds (built-in and plugins').</summary>
     public IComponentCatalog Catalog => _catalog ??= new ComponentCatalog(
         Services.GetServices<ISampleEstimatorFactory>().Cast<IMetricFactory>()
             .Concat(Services.GetServices<IHeadAnalysisFactory>())
@@ -247,7 +268,8 @@ public sealed class PluginHost : IDisposable
             .Concat(Services.GetServices<IAgentEvaluationFactory>()),
         Services.GetServices<IJudgeFactory>(),
         Services.GetServices<IModelBackend>(),
-        Services.GetServices<ISentenceSimilarity>());
+        Services.GetServices<ISentenceSimilarity>(),
+        Services.GetServices<IRecipeKind>().Select(k => new Kinds.PluginRecipeKind(k, _kindPlugins.GetValueOrDefault(k.Name, "?"))));
     private IComponentCatalog? _catalog;
 
     /// <summary>Default plugin directories: <c>$ATTNEVAL_PLUGINS</c> (path-separated list) if set, else

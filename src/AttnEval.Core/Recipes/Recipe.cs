@@ -5,19 +5,6 @@ using AttnEval.Core.Datasets;
 
 namespace AttnEval.Core.Recipes;
 
-/// <summary>What a recipe evaluates (<c>kind:</c>).</summary>
-public enum RecipeKind
-{
-    /// <summary><c>uncertainty</c>: per-sample estimators scored against a judge (AUROC, PRR, ECE, ...).</summary>
-    Uncertainty,
-    /// <summary><c>head-attribution</c>: model-level head analyses (retrieval heads, safety heads).</summary>
-    HeadAttribution,
-    /// <summary><c>data-scoring</c>: a score per document of a corpus (AttentionInfluence).</summary>
-    DataScoring,
-    /// <summary><c>agent-robustness</c>: search-agent robustness evaluations.</summary>
-    AgentRobustness,
-}
-
 /// <summary>Chat template applied around the rendered prompt (<c>prompt.chat</c>).</summary>
 public enum ChatFormat
 {
@@ -32,19 +19,10 @@ public enum ChatFormat
     Auto,
 }
 
-/// <summary>Recipe spellings of <see cref="RecipeKind"/> and <see cref="ChatFormat"/>.</summary>
+/// <summary>Recipe spellings of <see cref="ChatFormat"/> and of the evaluation settings. Kinds are named by the kind registry
+/// (<see cref="Plugins.IComponentCatalog.Kinds"/>, <see cref="Kinds.BuiltInKinds"/>).</summary>
 public static class RecipeNames
 {
-    /// <summary>The recipe spelling of a kind, e.g. <c>head-attribution</c>.</summary>
-    public static string ToRecipeName(this RecipeKind kind) => kind switch
-    {
-        RecipeKind.Uncertainty => "uncertainty",
-        RecipeKind.HeadAttribution => "head-attribution",
-        RecipeKind.DataScoring => "data-scoring",
-        RecipeKind.AgentRobustness => "agent-robustness",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
-
     /// <summary>The recipe spelling of a chat format, e.g. <c>chatml</c>.</summary>
     public static string ToRecipeName(this ChatFormat chat) => chat switch
     {
@@ -54,9 +32,6 @@ public static class RecipeNames
         ChatFormat.Auto => "auto",
         _ => throw new ArgumentOutOfRangeException(nameof(chat), chat, null),
     };
-
-    /// <summary>Every kind spelling, in declaration order.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = Enum.GetValues<RecipeKind>().Select(k => k.ToRecipeName()).ToList().AsReadOnly();
 
     /// <summary>Every chat format spelling, in declaration order.</summary>
     public static IReadOnlyList<string> ChatFormats { get; } = Enum.GetValues<ChatFormat>().Select(k => k.ToRecipeName()).ToList().AsReadOnly();
@@ -180,8 +155,9 @@ public sealed record Recipe
 {
     /// <summary><c>name</c>: letters, digits, '.', '_' and '-'; names the run folder.</summary>
     public required string Name { get; init; }
-    /// <summary><c>kind</c>; default <see cref="RecipeKind.Uncertainty"/>.</summary>
-    public RecipeKind Kind { get; init; }
+    /// <summary><c>kind</c>: the name of a recipe kind of the catalog (<see cref="Plugins.IComponentCatalog.Kinds"/>); default
+    /// <see cref="Kinds.BuiltInKinds.Uncertainty"/>.</summary>
+    public string Kind { get; init; } = Kinds.BuiltInKinds.Default;
     /// <summary><c>description</c>, or null.</summary>
     public string? Description { get; init; }
     /// <summary><c>model</c>: full path, backend, device, dtype, tokenizer (full path or null), backend options.</summary>

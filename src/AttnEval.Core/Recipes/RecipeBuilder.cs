@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using AttnEval.Abstractions;
+using AttnEval.Core.Kinds;
 using AttnEval.Core.Datasets;
 using AttnEval.Core.Plugins;
 
@@ -57,9 +58,9 @@ internal sealed class RecipeBuilder
 
         // kind
         var kindEntry = top.GetValueOrDefault("kind");
-        var kindText = ReadChoice(kindEntry, "kind", RecipeNames.Kinds);
-        var kindKnown = kindText is not null || IsMissing(kindEntry);
-        var kind = kindText is null ? RecipeKind.Uncertainty : Enum.GetValues<RecipeKind>().First(k => k.ToRecipeName() == kindText);
+        var kindText = ReadChoice(kindEntry, "kind", _catalog.Kinds.Values.Select(k => k.Name).ToList());
+        // null when the recipe names a kind the catalog lacks (an error already); the section checks below then stay silent.
+        var kind = kindText is not null ? _catalog.Kinds[kindText] : IsMissing(kindEntry) ? _catalog.Kinds[BuiltInKinds.Default] : null;
         var kindPos = IsMissing(kindEntry) ? root.Pos : kindEntry!.Value.Pos;
 
         var description = ReadString(top.GetValueOrDefault("description"), "description");
@@ -75,17 +76,22 @@ internal sealed class RecipeBuilder
         var datasetEntry = top.GetValueOrDefault("dataset");
         if (IsMissing(datasetEntry))
         {
-            if (kindKnown && kind is RecipeKind.Uncertainty or RecipeKind.DataScoring)
-                Error(kindPos, $"dataset is required for kind '{kind.ToRecipeName()}'");
+            if (kind?.Dataset == DatasetUse.Required)
+                Error(kindPos, $"dataset is required for kind '{kind.Name}'");
         }
+        else if (kind?.Dataset == DatasetUse.None)
+            Error(datasetEntry!.Key.Pos, $"dataset: kind '{kind.Name}' takes no dataset (remove the section)");
         else if (ReadMap(datasetEntry, "dataset") is { } datasetMap) dataset = ReadDataset(datasetMap);
 
-        var prompt = ReadPrompt(ReadMap(top.GetValueOrDefault("prompt"), "prompt"), dataset, model, kindKnown ? kind : null);
+        Unused(top, "prompt", kind, k => k.UsesPrompt, "takes no prompt (it builds its own)");
+        Unused(top, "judge", kind, k => k.UsesJudge, "uses no judge");
+        Unused(top, "metrics", kind, k => k.UsesMetrics, "takes no metrics");
+        var prompt = ReadPrompt(ReadMap(top.GetValueOrDefault("prompt"), "prompt"), dataset, model, kind);
         var generation = ReadGeneration(ReadMap(top.GetValueOrDefault("generation"), "generation"));
         var judge = ReadJudge(top.GetValueOrDefault("judge"));
-        var metrics = ReadMetrics(top.GetValueOrDefault("metrics"), kindKnown ? kind : null, kindPos);
+        var metrics = ReadMetrics(top.GetValueOrDefault("metrics"), kind, kindPos);
         var evaluation = ReadEvaluation(ReadMap(top.GetValueOrDefault("evaluation"), "evaluation"));
-        var analysis = ReadAnalysis(top.GetValueOrDefault("analysis"), kindKnown ? kind : null);
+        var analysis = ReadAnalysis(top.GetValueOrDefault("analysis"), kind, kindPos);
         var outputDir = ReadOutput(ReadMap(top.GetValueOrDefault("output"), "output"), root.Pos);
 
         if (_errors.Count > 0) throw new RecipeException(_errors);
@@ -93,7 +99,7 @@ internal sealed class RecipeBuilder
         return new Recipe
         {
             Name = name!,
-            Kind = kind,
+            Kind = kind!.Name,
             Description = description,
             Model = model!,
             Dataset = dataset,
@@ -214,7 +220,14 @@ internal sealed class RecipeBuilder
         return value;
     }
 
-    private PromptSpec? ReadPrompt(YMap? map, DatasetSpec? dataset, ModelSource? model, RecipeKind? kind)
+    /// <summary>A section the kind does not use, when the recipe gives one (not null): one error on its key.</summary>
+    private void Unused(IReadOnlyDictionary<string, YEntry> top, string section, RecipeKindDescriptor? kind, Func<RecipeKindDescriptor, bool> uses, string why)
+    {
+        if (kind is not null && !uses(kind) && !IsMissing(top.GetValueOrDefault(section)))
+            Error(top[section].Key.Pos, $"{section}: kind '{kind.Name}' {why}; remove the section");
+    }
+
+    private PromptSpec? ReadPrompt(YMap? map, DatasetSpec? dataset, ModelSource? model, RecipeKindDescriptor? kind)
     {
         var keys = Keys(map, "in prompt", PromptKeys);
         var templateEntry = keys.GetValueOrDefault("template");
@@ -231,8 +244,8 @@ internal sealed class RecipeBuilder
         ChatTemplate? modelTemplate = null;
         if (format == ChatFormat.Auto && keys.GetValueOrDefault("chat") is { } chatEntry)
         {
-            if (kind is not null and not RecipeKind.Uncertainty)
-                Error(chatEntry.Value.Pos, $"prompt.chat: auto is applied by uncertainty recipes; kind '{kind.Value.ToRecipeName()}' builds its prompts in its plugin (use none, llama3 or chatml)");
+            if (kind is not null && !kind.AppliesModelChatTemplate)
+                Error(chatEntry.Value.Pos, $"prompt.chat: auto is applied by {string.Join(" and ", _catalog.Kinds.Values.Where(k => k.AppliesModelChatTemplate).Select(k => k.Name))} recipes; kind '{kind.Name}' builds its prompts in its plugin (use none, llama3 or chatml)");
             else if (model is { Path: var modelPath })
             {
                 var folder = Directory.Exists(modelPath) ? modelPath : Path.GetDirectoryName(modelPath) ?? modelPath;
@@ -305,7 +318,7 @@ internal sealed class RecipeBuilder
         return new JudgeSpec(kindNode.Value, new OptionValues(options));
     }
 
-    private IReadOnlyList<MetricSpec> ReadMetrics(YEntry? entry, RecipeKind? kind, SourcePos kindPos)
+    private IReadOnlyList<MetricSpec> ReadMetrics(YEntry? entry, RecipeKindDescriptor? kind, SourcePos kindPos)
     {
         var result = new List<MetricSpec>();
         IReadOnlyList<YNode> items;
@@ -356,9 +369,9 @@ internal sealed class RecipeBuilder
                 problems = true;
                 continue;
             }
-            if (kind is { } k && !Accepts(k, factory.Kind))
+            if (kind is { UsesMetrics: true } k && !k.Accepts(factory))
             {
-                Error(nameNode.Pos, $"metric '{name}' is a {Describe(factory.Kind)}; kind '{k.ToRecipeName()}' takes {Describe(Expected(k))}s");
+                Error(nameNode.Pos, $"metric '{name}' is a {Describe(factory)}; kind '{k.Name}' takes {k.MetricNoun}s");
                 problems = true;
                 continue;
             }
@@ -370,29 +383,14 @@ internal sealed class RecipeBuilder
             result.Add(spec);
         }
 
-        if (result.Count == 0 && !problems && kind is RecipeKind.Uncertainty or RecipeKind.HeadAttribution or RecipeKind.DataScoring)
-            Error(IsMissing(entry) ? kindPos : entry!.Value.Pos, $"metrics: kind '{kind.Value.ToRecipeName()}' needs at least one metric" + KnownList(known));
+        if (result.Count == 0 && !problems && kind is { RequiresMetrics: true })
+            Error(IsMissing(entry) ? kindPos : entry!.Value.Pos, $"metrics: kind '{kind.Name}' needs at least one metric" + KnownList(known));
         return result;
     }
 
-    private static bool Accepts(RecipeKind kind, MetricKind metric) => Expected(kind) == metric;
-
-    private static MetricKind Expected(RecipeKind kind) => kind switch
-    {
-        RecipeKind.HeadAttribution => MetricKind.HeadAnalysis,
-        RecipeKind.DataScoring => MetricKind.DataScorer,
-        RecipeKind.AgentRobustness => MetricKind.AgentEvaluation,
-        _ => MetricKind.SampleEstimator,
-    };
-
-    private static string Describe(MetricKind kind) => kind switch
-    {
-        MetricKind.SampleEstimator => "sample estimator",
-        MetricKind.HeadAnalysis => "head analysis",
-        MetricKind.DataScorer => "data scorer",
-        MetricKind.AgentEvaluation => "agent evaluation",
-        _ => kind.ToString(),
-    };
+    /// <summary>What a metric is, in the words of the built-in kind that takes it (<c>head analysis</c>).</summary>
+    private string Describe(IMetricFactory metric) =>
+        _catalog.Kinds.Values.FirstOrDefault(k => k.Owner == "core" && k.Accepts(metric))?.MetricNoun ?? "metric of another kind";
 
     private EvaluationSpec ReadEvaluation(YMap? map)
     {
@@ -420,13 +418,19 @@ internal sealed class RecipeBuilder
         return new EvaluationSpec(metrics, (int)bootstrap, level, (int)bins, seed, ties, interval);
     }
 
-    private IReadOnlyDictionary<string, object?> ReadAnalysis(YEntry? entry, RecipeKind? kind)
+    private IReadOnlyDictionary<string, object?> ReadAnalysis(YEntry? entry, RecipeKindDescriptor? kind, SourcePos kindPos)
     {
         var result = new Dictionary<string, object?>(StringComparer.Ordinal);
-        if (ReadMap(entry, "analysis") is not { } map || map.Entries.Count == 0) return result;
-        if (kind == RecipeKind.Uncertainty)
+        var section = ReadMap(entry, "analysis");
+        if (kind?.AnalysisOptions is { } specs)
+            // A kind with declared options: validated and defaulted like a metric's (defaults apply without the section too).
+            return ReadOptions(section, specs, "analysis", null, section?.Pos ?? kindPos);
+        if (section is not { } map || map.Entries.Count == 0) return result;
+        if (kind is { UsesAnalysis: false })
         {
-            Error(entry!.Key.Pos, "analysis: kind 'uncertainty' does not use analysis settings (they go to head-attribution, data-scoring and agent-robustness plugins)");
+            var users = _catalog.Kinds.Values.Where(k => k.UsesAnalysis).Select(k => k.Name).ToList();
+            var list = users.Count <= 1 ? string.Concat(users) : string.Join(", ", users.Take(users.Count - 1)) + " and " + users[^1];
+            Error(entry!.Key.Pos, $"analysis: kind '{kind.Name}' does not use analysis settings (they go to {list} plugins)");
             return result;
         }
         foreach (var item in map.Entries)

@@ -32,7 +32,7 @@ internal sealed class RecipeWriter
         BeginMap();
 
         Key("name"); Str(r.Name);
-        Key("kind"); Str(r.Kind.ToRecipeName());
+        Key("kind"); Str(r.Kind);
         if (r.Description is not null) { Key("description"); Str(r.Description); }
 
         Key("model"); BeginMap();

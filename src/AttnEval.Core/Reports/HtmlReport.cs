@@ -149,27 +149,39 @@ public static class HtmlReport
         return Template.Value(model);
     }
 
-    /// <summary>Renders and writes <c>report.html</c> into a run folder from its files; figures already in
-    /// <c>plots/</c> are shown (the CLI draws them first with <c>AttnEval.Reporting</c>).</summary>
+    /// <summary>Renders and writes <c>report.html</c> into a run folder from its files, with the page of the run's kind
+    /// (<see cref="Kinds.RecipeKindDescriptor.RenderHtml"/>); figures already in <c>plots/</c> are shown (<c>AttnEval.Reporting</c>
+    /// draws them first).</summary>
+    /// <param name="runDir">A finished run folder.</param>
+    /// <param name="kinds">The recipe kinds known to the host (<see cref="Plugins.IComponentCatalog.Kinds"/>); null = the built-in
+    /// ones. A run of a plugin's kind needs that plugin's catalog.</param>
     /// <returns>The path of <c>report.html</c>.</returns>
     /// <exception cref="FileNotFoundException">The folder has no <c>summary.json</c> (see <see cref="Runs.RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
-    public static string Write(string runDir)
+    /// <exception cref="InvalidDataException">The run's kind is not among <paramref name="kinds"/> (its plugin is not installed).</exception>
+    public static string Write(string runDir, IReadOnlyDictionary<string, Kinds.RecipeKindDescriptor>? kinds = null)
     {
-        var summaryPath = Runs.RunFolder.RequireSummary(runDir);
-        var summary = JsonNode.Parse(File.ReadAllText(summaryPath))!.AsObject();
+        var kind = KindOf(runDir, kinds);
         var plots = Path.Combine(runDir, PlotsFolder);
         var figures = Directory.Exists(plots)
             ? Directory.EnumerateFiles(plots, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(plots, f).Replace(Path.DirectorySeparatorChar, '/')).ToList()
             : [];
-        var html = (string?)summary["kind"] switch
-        {
-            "head-attribution" or "data-scoring" => AnalysisReport.Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir, figures),
-            "agent-robustness" => Running.AgentRobustnessRunner.RenderReport(summary, figures.Contains("robustness-accuracy.svg"), figures.Contains("robustness-confidence.svg")),
-            _ => Render(summary, Runs.RunFolder.ReadSamples(runDir), runDir, figures),
-        };
+        var html = kind.RenderHtml(runDir, figures);
         var path = Path.Combine(runDir, "report.html");
         Runs.RunFolder.WriteAtomic(path, html);
         return path;
+    }
+
+    /// <summary>The kind of a finished run folder (<c>summary.json</c> <c>kind</c>; a summary without one is an uncertainty run of
+    /// an early version).</summary>
+    /// <exception cref="FileNotFoundException">No <c>summary.json</c>.</exception>
+    /// <exception cref="InvalidDataException">A kind no installed part provides.</exception>
+    public static Kinds.RecipeKindDescriptor KindOf(string runDir, IReadOnlyDictionary<string, Kinds.RecipeKindDescriptor>? kinds = null)
+    {
+        var summaryPath = Runs.RunFolder.RequireSummary(runDir);
+        kinds ??= Plugins.IComponentCatalog.BuiltInKindTable;
+        var name = (string?)JsonNode.Parse(File.ReadAllText(summaryPath))?["kind"] ?? Kinds.BuiltInKinds.Default;
+        return kinds.TryGetValue(name, out var kind) ? kind
+            : throw new InvalidDataException($"{summaryPath}: the run is of kind '{name}', which no installed plugin provides (known: {string.Join(", ", kinds.Keys)}); install its plugin to render the report");
     }
 
     /// <summary>The headline: the best method at flagging wrong answers (AUROC) and the best calibrated (ECE), with intervals.</summary>

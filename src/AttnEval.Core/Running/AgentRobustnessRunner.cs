@@ -34,8 +34,8 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
     /// <exception cref="OperationCanceledException">Cancelled; recorded episodes stay.</exception>
     public string Run(Recipe recipe, string? resumeDir = null, CancellationToken cancellationToken = default)
     {
-        if (recipe.Kind != RecipeKind.AgentRobustness)
-            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' is not run by the agent-robustness runner");
+        if (recipe.Kind != Kinds.BuiltInKinds.AgentRobustness)
+            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind}' is not run by the agent-robustness runner");
         var agents = recipe.Metrics.Where(m => catalog.Metrics.GetValueOrDefault(m.Name) is IAgentEvaluationFactory).ToList();
         var others = recipe.Metrics.Except(agents).Select(m => m.Name).ToList();
         if (agents.Count != 1 || others.Count > 0)

@@ -35,8 +35,8 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public string Run(Recipe recipe, string? resumeDir = null, CancellationToken cancellationToken = default)
     {
-        if (recipe.Kind != RecipeKind.DataScoring)
-            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' is not run by the data-scoring runner");
+        if (recipe.Kind != Kinds.BuiltInKinds.DataScoring)
+            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind}' is not run by the data-scoring runner");
         var dataset = recipe.Dataset ?? throw new RunInputException($"{recipe.SourceFile}: a data-scoring recipe needs a dataset: section");
         var scorers = recipe.Metrics.Select(m => (m.Name, Scorer: Create(m))).ToList();
         var backend = RunSetup.Backend(catalog, recipe);

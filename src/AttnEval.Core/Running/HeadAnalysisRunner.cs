@@ -39,8 +39,8 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public string Run(Recipe recipe, string? resumeDir = null, CancellationToken cancellationToken = default)
     {
-        if (recipe.Kind != RecipeKind.HeadAttribution)
-            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' is not run by the head-analysis runner");
+        if (recipe.Kind != Kinds.BuiltInKinds.HeadAttribution)
+            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind}' is not run by the head-analysis runner");
         var analyses = recipe.Metrics.Select(m => (m.Name, Analysis: Create(m))).ToList();
         IReadOnlyList<Sample> samples = [];
         if (recipe.Dataset is { } ds)

@@ -77,7 +77,7 @@ internal static class RunSetup
             ["contract_version"] = typeof(IAttnEvalPlugin).Assembly.GetName().Version?.ToString(),
             ["components"] = versions,
             ["recipe_name"] = recipe.Name,
-            ["kind"] = recipe.Kind.ToRecipeName(),
+            ["kind"] = recipe.Kind,
             ["dataset"] = recipe.Dataset is { } d ? new JsonObject { ["path"] = d.Path, ["sha256"] = FileSha256(d.Path) } : null,
             ["seeds"] = new JsonObject { ["generation"] = recipe.Generation.Seed, ["dataset"] = recipe.Dataset?.Seed, ["evaluation"] = recipe.Evaluation.Seed },
             ["dtype"] = recipe.Model.DType,
@@ -143,7 +143,7 @@ internal static class RunSetup
     {
         ["schema_version"] = RunFolder.SchemaVersion,
         ["name"] = recipe.Name,
-        ["kind"] = recipe.Kind.ToRecipeName(),
+        ["kind"] = recipe.Kind,
         ["model"] = recipe.Model.Path,
         ["n_samples"] = records.Count,
         ["n_errors"] = records.Count(r => r[errorKey] is not null),

@@ -123,7 +123,7 @@ public static class RunSummary
         {
             ["schema_version"] = Runs.RunFolder.SchemaVersion,
             ["name"] = recipe.Name,
-            ["kind"] = recipe.Kind.ToRecipeName(),
+            ["kind"] = recipe.Kind,
             ["model"] = recipe.Model.Path,
             ["n_samples"] = records.Count,
             ["n_judged"] = judged.Count,

@@ -28,7 +28,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
 
     /// <summary>Writes the run folder's report (tables only by default; a host with plotting passes a writer that
     /// also draws the figures) and returns its path.</summary>
-    private readonly Func<string, string> _writeReport = writeReport ?? HtmlReport.Write;
+    private readonly Func<string, string> _writeReport = writeReport ?? (d => HtmlReport.Write(d));
 
     /// <summary>Runs (or resumes) the recipe and returns the run folder's path.</summary>
     /// <param name="recipe">A validated recipe of kind <c>uncertainty</c>.</param>
@@ -39,8 +39,8 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
     /// <exception cref="OperationCanceledException">Cancelled.</exception>
     public string Run(Recipe recipe, string? resumeDir = null, CancellationToken cancellationToken = default)
     {
-        if (recipe.Kind != RecipeKind.Uncertainty)
-            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind.ToRecipeName()}' is run by its analysis plugin, not by the uncertainty runner");
+        if (recipe.Kind != Kinds.BuiltInKinds.Uncertainty)
+            throw new RunInputException($"{recipe.SourceFile}: kind '{recipe.Kind}' is run by its analysis plugin, not by the uncertainty runner");
         var dataset = recipe.Dataset ?? throw new RunInputException($"{recipe.SourceFile}: an uncertainty recipe needs a dataset: section");
 
         var estimators = recipe.Metrics.Select(m => (m.Name, Estimator: CreateEstimator(m))).ToList();

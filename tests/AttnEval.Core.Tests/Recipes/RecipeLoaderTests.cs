@@ -1,3 +1,4 @@
+using AttnEval.Core.Kinds;
 using AttnEval.Core.Recipes;
 
 namespace AttnEval.Core.Tests.Recipes;
@@ -35,7 +36,7 @@ public sealed class RecipeLoaderTests : IDisposable
         var r = _dir.Loader().Load(file, []);
 
         r.Name.Should().Be("uqac-gsm8k");
-        r.Kind.Should().Be(RecipeKind.Uncertainty);
+        r.Kind.Should().Be(BuiltInKinds.Uncertainty);
         r.Description.Should().Be("UQAC on a few items");
         r.Model.Path.Should().Be(_dir.P("model"));
         (r.Model.Backend, r.Model.Device, r.Model.DType).Should().Be(("onnx", "cuda:1", "bfloat16"));
@@ -83,7 +84,7 @@ public sealed class RecipeLoaderTests : IDisposable
     {
         var r = _dir.Loader().Load(_dir.Write("recipes/min.yaml", Minimal.Replace("metrics: [msp]", "metrics:\n  - uqac")), []);
 
-        r.Kind.Should().Be(RecipeKind.Uncertainty);
+        r.Kind.Should().Be(BuiltInKinds.Uncertainty);
         r.Model.Should().BeEquivalentTo(new { Path = _dir.P("model"), Backend = "torchsharp", Device = "cpu", DType = "float32", Tokenizer = (string?)null });
         r.Dataset!.Format.Should().Be("jsonl", "inferred from the extension");
         (r.Dataset.Input, r.Dataset.Target, r.Dataset.Id, r.Dataset.Limit, r.Dataset.Seed, r.Dataset.Shuffle)
@@ -597,7 +598,7 @@ public sealed class RecipeLoaderTests : IDisposable
 
         var r = _dir.Loader().Load(_dir.Write("recipes/ok.yaml",
             "name: ds\nkind: data-scoring\nmodel: { path: ../model }\ndataset: { path: ../data/items.jsonl, target: }\nmetrics: [{ name: attention-influence, sources: code }]\n"), []);
-        r.Kind.Should().Be(RecipeKind.DataScoring);
+        r.Kind.Should().Be(BuiltInKinds.DataScoring);
         r.Dataset!.Target.Should().BeNull();
         r.Metrics.Single().Options.GetStringList("sources").Should().Equal("code");
     }

@@ -96,16 +96,7 @@ public sealed class AnalysisRunnerTests : IDisposable
             new(scored.GroupBy(d => d.Group).SelectMany(g => g.OrderByDescending(d => d.Score).Take(g.Count() / 2)).Select(d => d.Id).ToHashSet());
     }
 
-    private IComponentCatalog Catalog(params IMetricFactory[] metrics)
-    {
-        var model = Substitute.For<ILanguageModel>();
-        model.Info.Returns(new ModelInfo("toy", 2, 3, 3, 12, 10, 64, "float32", "cpu") { WeightsSha256 = "abc" });
-        var backend = Substitute.For<IModelBackend>();
-        backend.Name.Returns("toy");
-        backend.IsAvailable(Arg.Any<string>(), out Arg.Any<string>()).Returns(true);
-        backend.Load(Arg.Any<ModelSource>(), Arg.Any<CancellationToken>()).Returns(model);
-        return new ComponentCatalog(metrics, [], [backend]);
-    }
+    private static IComponentCatalog Catalog(params IMetricFactory[] metrics) => new ComponentCatalog(metrics, [], [ToyBackend.Create()]);
 
     private Recipe Load(IComponentCatalog catalog, string kind, string metric, string data, string target = "null")
     {
