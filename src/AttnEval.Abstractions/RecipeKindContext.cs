@@ -12,6 +12,11 @@ public sealed record RecipeKindContext
     /// <summary>The recipe's prompt (template and chat format) applied to one item; the item's input when the recipe has none.</summary>
     /// <exception cref="KeyNotFoundException">The template names a field the item lacks.</exception>
     public Func<Sample, string> RenderPrompt { get; init; } = s => s.Input;
+    /// <summary>The item's prompt as token ids, encoded as the host's own runners encode it: <see cref="RenderPrompt"/>, then the
+    /// model's tokenizer with its BOS added, except when the rendered text already holds the model's special tokens
+    /// (<c>prompt.chat: auto</c>, a rendered chat template). Null until the host sets it (it always does for a run).</summary>
+    /// <exception cref="KeyNotFoundException">The template names a field the item lacks.</exception>
+    public Func<Sample, IReadOnlyList<int>>? EncodePrompt { get; init; }
     /// <summary>The <c>analysis:</c> section validated against <see cref="IRecipeKind.Options"/>, defaults applied.</summary>
     public OptionValues Options { get; init; } = OptionValues.Empty;
     /// <summary>The recipe's <c>metrics:</c>, in order; empty when it has none.</summary>
@@ -24,6 +29,10 @@ public sealed record RecipeKindContext
     public IReadOnlyList<string> Stop { get; init; } = [];
     /// <summary><c>generation.seed</c>: the seed of every random choice.</summary>
     public long Seed { get; init; }
+    /// <summary>The main answer's decoding: <c>generation.temperature</c>, <c>top_p</c>, <c>top_k</c> and <c>seed</c> (greedy by default).
+    /// A kind that reads it declares <see cref="RecipeKindInputs.Sampling"/>; otherwise the recipe loader refuses those keys,
+    /// so a recipe never sets a decoding the run ignores.</summary>
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
     /// <summary>The run folder (full path); files the kind writes go here and are named in <see cref="RecipeKindResult.Artifacts"/>.</summary>
     public required string OutputDirectory { get; init; }
     /// <summary>Appends one record to the run's <c>samples.jsonl</c> (flushed at once). Give each an <c>id</c> that is stable across

@@ -17,4 +17,9 @@ public enum RecipeKindInputs
     Metrics = 4,
     /// <summary>The recipe may name a <c>judge</c>; it reaches the run as <see cref="RecipeKindContext.Judge"/>.</summary>
     Judge = 8,
+    /// <summary>The kind decodes as <c>generation.temperature</c>, <c>top_p</c> and <c>top_k</c> say
+    /// (<see cref="RecipeKindContext.Sampling"/>). Without it those keys are refused. <c>max_new_tokens</c>, <c>stop</c> and
+    /// <c>seed</c> are always available; <c>samples</c>, <c>sample_temperature</c> and <c>batch_size</c> never reach a plugin kind
+    /// and are refused.</summary>
+    Sampling = 16,
 }

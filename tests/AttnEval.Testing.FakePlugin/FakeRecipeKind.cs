@@ -43,7 +43,7 @@ public sealed class FakeAnswerLengthKind : IRecipeKind
                 length = (int)JsonNode.Parse(json)!["answer_tokens"]!;
             else
             {
-                var prompt = context.Model.Tokenizer.Encode(context.RenderPrompt(sample), addBos: true);
+                var prompt = context.EncodePrompt!(sample);
                 var answer = context.Model.Generate(new GenerationRequest { PromptTokens = prompt, MaxNewTokens = context.MaxNewTokens, StopStrings = context.Stop },
                     cancellationToken).Sequences[0];
                 length = answer.Tokens.Count;

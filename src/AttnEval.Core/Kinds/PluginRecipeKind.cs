@@ -51,6 +51,10 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
     public override bool Accepts(IMetricFactory metric) => UsesMetrics && _kind.Accepts(metric);
     /// <inheritdoc />
     public override IReadOnlyList<OptionSpec>? AnalysisOptions => _kind.Options;
+    /// <inheritdoc />
+    public override IReadOnlySet<string>? GenerationKeys => _kind.Inputs.HasFlag(RecipeKindInputs.Sampling)
+        ? new HashSet<string>(["max_new_tokens", "stop", "seed", "temperature", "top_p", "top_k"], StringComparer.Ordinal)
+        : new HashSet<string>(["max_new_tokens", "stop", "seed"], StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override RunOutcome Run(RecipeRunRequest request, CancellationToken cancellationToken = default)
@@ -86,6 +90,8 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
                 Model = model,
                 Samples = samples,
                 RenderPrompt = s => PromptBuilder.Build(recipe.Prompt, s),
+                EncodePrompt = s => model.Tokenizer.Encode(PromptBuilder.Build(recipe.Prompt, s), addBos: !recipe.Prompt.HoldsSpecialTokens),
+                Sampling = new SamplingOptions(recipe.Generation.Temperature, recipe.Generation.TopP, recipe.Generation.TopK, recipe.Generation.Seed),
                 Options = new OptionValues(recipe.Analysis),
                 Metrics = metrics,
                 Judge = judge,

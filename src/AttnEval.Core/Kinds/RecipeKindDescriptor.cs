@@ -57,6 +57,9 @@ public abstract class RecipeKindDescriptor
     /// <summary>True when <paramref name="metric"/> may be listed in this kind's <c>metrics:</c>.</summary>
     public abstract bool Accepts(IMetricFactory metric);
 
+    /// <summary>The <c>generation:</c> keys the kind honours; a recipe that sets another is refused at that key. Null = all of them.</summary>
+    public virtual IReadOnlySet<string>? GenerationKeys => null;
+
     /// <summary>True when the recipe may have an <c>analysis:</c> section.</summary>
     public virtual bool UsesAnalysis => true;
 

@@ -83,11 +83,23 @@ internal sealed class RecipeBuilder
             Error(datasetEntry!.Key.Pos, $"dataset: kind '{kind.Name}' takes no dataset (remove the section)");
         else if (ReadMap(datasetEntry, "dataset") is { } datasetMap) dataset = ReadDataset(datasetMap);
 
-        Unused(top, "prompt", kind, k => k.UsesPrompt, "takes no prompt (it builds its own)");
         Unused(top, "judge", kind, k => k.UsesJudge, "uses no judge");
         Unused(top, "metrics", kind, k => k.UsesMetrics, "takes no metrics");
         var prompt = ReadPrompt(ReadMap(top.GetValueOrDefault("prompt"), "prompt"), dataset, model, kind);
-        var generation = ReadGeneration(ReadMap(top.GetValueOrDefault("generation"), "generation"));
+        // A prompt section is refused only when it asks for something (a resolved recipe writes the default one).
+        if (kind is { UsesPrompt: false } && prompt is not null && prompt != ReadPrompt(null, dataset, model, kind))
+            Unused(top, "prompt", kind, k => k.UsesPrompt, "takes no prompt (it builds its own)");
+        var generationMap = ReadMap(top.GetValueOrDefault("generation"), "generation");
+        var generation = ReadGeneration(generationMap);
+        if (kind?.GenerationKeys is { } honoured && generationMap is not null)
+        {
+            // A key the kind ignores is refused when it asks for something other than the default (a resolved recipe, which
+            // writes every default, still loads).
+            var defaults = ReadGeneration(null);
+            foreach (var entry in generationMap.Entries.Where(e => GenerationKeys.Contains(e.Key.Value) && !honoured.Contains(e.Key.Value)))
+                if (!Equals(GenerationValue(generation, entry.Key.Value), GenerationValue(defaults, entry.Key.Value)))
+                    Error(entry.Key.Pos, $"generation.{entry.Key.Value}: kind '{kind.Name}' does not use it (it uses {string.Join(", ", GenerationKeys.Where(honoured.Contains))}); remove the key");
+        }
         var judge = ReadJudge(top.GetValueOrDefault("judge"));
         var metrics = ReadMetrics(top.GetValueOrDefault("metrics"), kind, kindPos);
         var evaluation = ReadEvaluation(ReadMap(top.GetValueOrDefault("evaluation"), "evaluation"));
@@ -220,11 +232,12 @@ internal sealed class RecipeBuilder
         return value;
     }
 
-    /// <summary>A section the kind does not use, when the recipe gives one (not null): one error on its key.</summary>
+    /// <summary>A section the kind does not use, when the recipe gives one (not null, not an empty list or map): one error on its key.</summary>
     private void Unused(IReadOnlyDictionary<string, YEntry> top, string section, RecipeKindDescriptor? kind, Func<RecipeKindDescriptor, bool> uses, string why)
     {
-        if (kind is not null && !uses(kind) && !IsMissing(top.GetValueOrDefault(section)))
-            Error(top[section].Key.Pos, $"{section}: kind '{kind.Name}' {why}; remove the section");
+        if (kind is null || uses(kind) || IsMissing(top.GetValueOrDefault(section))) return;
+        if (top[section].Value is YSeq { Items.Count: 0 } or YMap { Entries.Count: 0 }) return;
+        Error(top[section].Key.Pos, $"{section}: kind '{kind.Name}' {why}; remove the section");
     }
 
     private PromptSpec? ReadPrompt(YMap? map, DatasetSpec? dataset, ModelSource? model, RecipeKindDescriptor? kind)
@@ -263,6 +276,21 @@ internal sealed class RecipeBuilder
         }
         return new PromptSpec(template, format, system) { ModelTemplate = modelTemplate };
     }
+
+    /// <summary>The value of one <c>generation:</c> key in a spec, for comparing with its default.</summary>
+    private static object? GenerationValue(GenerationSpec g, string key) => key switch
+    {
+        "max_new_tokens" => g.MaxNewTokens,
+        "temperature" => g.Temperature,
+        "top_p" => g.TopP,
+        "top_k" => g.TopK,
+        "seed" => g.Seed,
+        "samples" => g.Samples,
+        "sample_temperature" => g.SampleTemperature,
+        "stop" => string.Join("\u0000", g.Stop),
+        "batch_size" => g.BatchSize,
+        _ => null,
+    };
 
     private GenerationSpec ReadGeneration(YMap? map)
     {

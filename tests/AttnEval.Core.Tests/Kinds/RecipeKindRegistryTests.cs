@@ -149,7 +149,21 @@ public sealed class RecipeKindRegistryTests : IDisposable
             .And.Contain(m => m.StartsWith("analysis.scale: -1 is out of range", StringComparison.Ordinal))
             .And.Contain("unknown key 'scael' in analysis; did you mean 'scale'?");
 
+        // Generation keys the kind does not honour are refused unless they hold their default (a resolved recipe writes
+        // every default and still loads); char-count declares no Sampling, so the decoding keys are refused too.
+        var gen = () => loader.Load(Write("""
+            dataset: { path: d.jsonl, input: text, target: null, id: id }
+            generation: { max_new_tokens: 8, samples: 3, temperature: 0.7, batch_size: 8, seed: 4 }
+            """), []);
+        gen.Should().Throw<RecipeException>().Which.Errors.Select(e => e.Message).Should().BeEquivalentTo(
+            "generation.samples: kind 'char-count' does not use it (it uses max_new_tokens, seed, stop); remove the key",
+            "generation.temperature: kind 'char-count' does not use it (it uses max_new_tokens, seed, stop); remove the key");
+        var loaded = loader.Load(Write("dataset: { path: d.jsonl, input: text, target: null, id: id }"), []);
+        File.WriteAllText(Path.Combine(_dir, "resolved.yaml"), loaded.ToResolvedYaml());
+        loader.Load(Path.Combine(_dir, "resolved.yaml"), []).Hash.Should().Be(loaded.Hash);
+
         // Defaults apply without an analysis section; the kind is a choice the loader lists.
+
         var recipe = loader.Load(Write("dataset: { path: d.jsonl, input: text, target: null, id: id }"), []);
         recipe.Kind.Should().Be("char-count");
         recipe.Analysis.Should().Contain("scale", 1.0);
