@@ -202,7 +202,8 @@ public sealed class ReasoningRhythmKind : IRecipeKind
         heads.GroupBy(h => h).OrderByDescending(g => g.Count()).ThenBy(g => HeadId.Parse(g.Key))
             .ToDictionary(g => g.Key, g => (object?)g.Count());
 
-    private static string F(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);
+    /// <summary>Three significant digits (entropies of a near-deterministic model are in the thousandths).</summary>
+    internal static string F(double x) => x.ToString("G3", CultureInfo.InvariantCulture);
     internal static string Share(double x) => (x * 100).ToString("0", CultureInfo.InvariantCulture) + " %";
     internal static string Pct(double? lift) => lift is { } l ? (l >= 0 ? "+" : "") + (l * 100).ToString("0", CultureInfo.InvariantCulture) + " %" : "n/a";
     private static string Show(object? v) => v is double d ? F(d) : v is null ? "n/a" : Convert.ToString(v, CultureInfo.InvariantCulture)!;

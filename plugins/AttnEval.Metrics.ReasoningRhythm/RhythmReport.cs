@@ -85,7 +85,7 @@ internal static class RhythmReport
             ], labels, $"WAAD and FAI of {item.Id}");
             string top = string.Join(" ", item.TopFai.Take(8).Select(i => $"{i}:«{Visible(i < labels.Count ? labels[i] : "")}»"));
             sb.Append("<div class=\"item\"><h3>").Append(Enc(item.Id)).Append("</h3>");
-            sb.Append("<p class=\"note\">").Append(Enc(item.Response)).Append("</p>");
+            sb.Append("<p class=\"note\" style=\"white-space:pre-wrap\">").Append(Enc(item.Response)).Append("</p>");
             sb.Append(chart);
             sb.Append("<p class=\"note\">H_loc ").Append(Enc(string.Join(", ", item.HeadsLocal))).Append("; H_glob ").Append(Enc(string.Join(", ", item.HeadsGlobal)))
               .Append("; top FAI ").Append(Enc(top.Length == 0 ? "none" : top)).Append("</p></div>");
@@ -104,6 +104,6 @@ internal static class RhythmReport
     private static string Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : n?.ToJsonString() ?? "";
     private static double? Dbl(JsonNode? n) => n is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
     private static string Num(JsonNode? n) => n is JsonValue v
-        ? v.TryGetValue<double>(out var d) ? d.ToString(d == Math.Floor(d) && Math.Abs(d) < 1e9 ? "0" : "0.###", CultureInfo.InvariantCulture) : Enc(v.ToString())
+        ? v.TryGetValue<double>(out var d) ? d == Math.Floor(d) && Math.Abs(d) < 1e9 ? d.ToString("0", CultureInfo.InvariantCulture) : ReasoningRhythmKind.F(d) : Enc(v.ToString())
         : n is null ? "—" : Enc(n.ToJsonString());
 }

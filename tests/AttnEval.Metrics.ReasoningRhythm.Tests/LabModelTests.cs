@@ -23,8 +23,8 @@ public sealed class LabModelTests(LabModelFixture lab, ITestOutputHelper output)
 {
     private static readonly string Dataset = Path.Combine(LabModel.Folder, "eval", "arithmetic.jsonl");
 
-    /// <summary>The recipe's lab settings (recipes/reasoning-rhythm.yaml): the lab answers are 10–40 tokens long, so the FAI
-    /// horizon is shortened from the paper's [10, 100].</summary>
+    /// <summary>Test settings: a shorter FAI horizon than the paper's [10, 100] (the recipe keeps the paper's), so that the
+    /// short lab answers (11–63 tokens) have FAI on all but their last 4 tokens.</summary>
     internal static readonly (string, object?)[] LabOptions = [("horizon_lo", 4L), ("horizon_hi", 40L), ("window", 10L)];
 
     internal static IReadOnlyList<Sample> Items(int count) =>
