@@ -87,6 +87,9 @@ public sealed class ReasoningRhythmKind : IRecipeKind
         reducer.Check();
         var series = RhythmMath.Combine(reducer, o.GroupFraction);
         var entropy = scores.Entropies.Select(e => (double)e).ToList();
+        // A record must be JSON (no NaN or infinity); a model that produced them fails this item, not the writer.
+        if (!series.Waad.All(double.IsFinite) || !series.Fai.All(f => f is null || double.IsFinite(f.Value)) || !entropy.All(double.IsFinite))
+            return new RhythmItem { Id = sample.Id, Error = "the teacher-forced pass produced non-finite attention or entropy values" };
         return new RhythmItem
         {
             Id = sample.Id,
