@@ -23,7 +23,7 @@ public sealed class ReasoningRhythmKind : IRecipeKind
     public IReadOnlyList<OptionSpec> Options => RhythmOptions.Specs;
 
     /// <inheritdoc />
-    public RecipeKindInputs Inputs => RecipeKindInputs.Dataset | RecipeKindInputs.Prompt;
+    public RecipeKindInputs Inputs => RecipeKindInputs.Dataset | RecipeKindInputs.Prompt | RecipeKindInputs.Sampling;
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad <c>analysis</c> options (the message names <c>analysis.&lt;key&gt;</c>), e.g. a
@@ -65,17 +65,16 @@ public sealed class ReasoningRhythmKind : IRecipeKind
     {
         var model = context.Model;
         var tok = model.Tokenizer;
-        string prompt = context.RenderPrompt(sample);
-        // The context does not say whether the rendered prompt already carries the chat template's special tokens (the
-        // host's own runners know it from prompt.chat); a prompt that starts with the BOS text is taken to carry them.
-        bool hasBos = tok.BosId is { } bos && tok.TokenText(bos) is { Length: > 0 } bosText && prompt.StartsWith(bosText, StringComparison.Ordinal);
-        var promptTokens = tok.Encode(prompt, addBos: !hasBos);
+        // The host encodes as its own runners do (BOS added unless the rendered chat template already holds special tokens);
+        // a context built by hand without EncodePrompt gets the tokenizer's BOS.
+        var promptTokens = context.EncodePrompt?.Invoke(sample) ?? tok.Encode(context.RenderPrompt(sample), addBos: true);
         var generated = model.Generate(new GenerationRequest
         {
             PromptTokens = promptTokens,
             MaxNewTokens = context.MaxNewTokens,
             StopStrings = context.Stop,
-            Sampling = SamplingOptions.Greedy,
+            // generation.temperature/top_p/top_k/seed (greedy by default; the paper sampled its rollouts at T = 0.7).
+            Sampling = context.Sampling,
         }, ct);
         var sequence = generated.Sequences[0];
         var response = sequence.Tokens;
