@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using AttnEval.Abstractions;
+using AttnEval.Backends.TorchSharp;
+using AttnEval.TestSupport;
+using Xunit.Abstractions;
+
+namespace AttnEval.Metrics.AttentionSinks.Tests;
+
+/// <summary>The analysis on the embedded lab model (samples/models/attneval-lab, in the repository: no shared data needed)
+/// over held-out arithmetic prompts.</summary>
+public sealed class LabModelTests(ITestOutputHelper output)
+{
+    private static IReadOnlyList<Sample> Arithmetic(int n) =>
+        File.ReadLines(Path.Combine(LabModel.Folder, "eval", "arithmetic.jsonl")).Take(n).Select(line =>
+        {
+            var node = JsonNode.Parse(line)!;
+            return new Sample((string)node["id"]!, (string)node["question"]!, (string)node["answer"]!, new Dictionary<string, object?>());
+        }).ToList();
+
+    private static (HeadAnalysisResult Result, List<IReadOnlyDictionary<string, object?>> Records) Run(ILanguageModel model,
+        IReadOnlyList<Sample> items, Dictionary<string, object?> options)
+    {
+        var records = new List<IReadOnlyDictionary<string, object?>>();
+        var dir = Directory.CreateTempSubdirectory("sinks-lab-").FullName;
+        try
+        {
+            var result = new AttentionSinksFactory().Create(new OptionValues(options)).Run(new HeadAnalysisContext
+            {
+                Model = model, Samples = items, OutputDirectory = dir, Record = records.Add, RenderPrompt = s => LabModel.Prompt(s.Input),
+            });
+            File.Exists(Path.Combine(dir, AttentionSinkAnalysis.ArtifactName)).Should().BeTrue();
+            return (result, records);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void Bos_is_the_first_sink_of_most_heads_and_never_a_hidden_sink_and_the_run_is_deterministic()
+    {
+        using var model = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
+        var items = Arithmetic(16);
+        var (a, recA) = Run(model, items, []);
+        var (b, _) = Run(model, items, []);
+
+        a.Scores.Should().HaveCount(16);
+        foreach (var (head, s) in a.Scores)
+        {
+            s.Should().BeInRange(0, 1, head.ToString());
+            b.Scores[head].Should().Be(s, "deterministic");
+        }
+        ((double)a.Summary["first_sink_is_position0_share"]!).Should().BeGreaterThan(0.5, "BOS is the sink of most heads");
+        ((int)a.Summary["heads_with_position0_first_in_most_sequences"]!).Should().BeGreaterThan(8);
+        recA.Should().HaveCount(items.Count);
+        foreach (var r in recA)
+        {
+            var hidden = (Dictionary<string, object?>)r["hidden_sinks"]!;
+            var first = (Dictionary<string, object?>)r["first_sink"]!;
+            foreach (var (head, positions) in hidden)
+            {
+                var list = (List<int>)positions!;
+                list.Should().NotContain(0, "position 0 is a sink only as the first detected one, which is excluded");
+                list.Should().OnlyContain(p => p > (int)first[head]! && p < (int)r["n_tokens"]!);
+            }
+        }
+        output.WriteLine("summary: " + string.Join("; ", a.Summary.Select(kv => $"{kv.Key}={kv.Value}")));
+        output.WriteLine(a.Conclusion);
+    }
+
+    [Fact]
+    public void Act_ab_on_the_lab_model_reports_both_accuracies()
+    {
+        using var model = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
+        var items = Arithmetic(8);
+        var (a, records) = Run(model, items, new() { ["act_check"] = true, ["act_top_k"] = 2L, ["max_new_tokens"] = 64L });
+        var act = (Dictionary<string, object?>)a.Summary["act"]!;
+        act["status"].Should().Be("ok");
+        ((List<string>)act["heads"]!).Should().HaveCount(2);
+        ((double)act["accuracy_uncalibrated"]!).Should().BeInRange(0, 1);
+        ((double)act["accuracy_calibrated"]!).Should().BeInRange(0, 1);
+        act["n"].Should().Be(8);
+        records.Count(r => ((string)r["id"]!).StartsWith("act/", StringComparison.Ordinal)).Should().Be(8);
+        output.WriteLine("act: " + string.Join("; ", act.Select(kv => $"{kv.Key}={kv.Value}")));
+    }
+}
