@@ -35,7 +35,7 @@ public sealed class LabModelTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Bos_is_the_first_sink_of_most_heads_and_never_a_hidden_sink_and_the_run_is_deterministic()
+    public void Bos_is_the_most_frequent_first_sink_never_a_hidden_sink_and_the_run_is_deterministic()
     {
         using var model = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
         var items = Arithmetic(16);
@@ -48,9 +48,14 @@ public sealed class LabModelTests(ITestOutputHelper output)
             s.Should().BeInRange(0, 1, head.ToString());
             b.Scores[head].Should().Be(s, "deterministic");
         }
-        ((double)a.Summary["first_sink_is_position0_share"]!).Should().BeGreaterThan(0.5, "BOS is the sink of most heads");
-        ((int)a.Summary["heads_with_position0_first_in_most_sequences"]!).Should().BeGreaterThan(8);
+        // On the lab model BOS is the first sink of about half the (head, prompt) pairs, far more often than any other
+        // position (the rest: "Question", ":" or the first word, positions 1–3), and of every last-layer head in most prompts.
+        ((double)a.Summary["first_sink_is_position0_share"]!).Should().BeGreaterThan(0.4);
         recA.Should().HaveCount(items.Count);
+        var firsts = recA.SelectMany(r => ((Dictionary<string, object?>)r["first_sink"]!).Values).GroupBy(f => f).OrderByDescending(g => g.Count()).ToList();
+        firsts[0].Key.Should().Be(0, "position 0 is the most frequent first sink");
+        for (int h = 0; h < 4; h++)
+            recA.Count(r => ((Dictionary<string, object?>)r["first_sink"]!)[$"3-{h}"] is 0).Should().BeGreaterThan(items.Count / 2, $"head 3-{h}");
         foreach (var r in recA)
         {
             var hidden = (Dictionary<string, object?>)r["hidden_sinks"]!;
