@@ -54,7 +54,7 @@ internal sealed class ReceiverHeadAnalysis(ReceiverHeadOptions options) : IHeadA
         }
         var receivers = Receivers(scores, Options.TopK, Options.ExcludeLayer0);
 
-        var anchors = new List<Dictionary<string, object?>>();
+        var anchors = new List<(string Position, string Text)>();   // each response's highest-r sentence
         foreach (var r in responses)
         {
             var rj = ReceiverScores(r.Vertical, receivers, info.Heads);
@@ -71,11 +71,7 @@ internal sealed class ReceiverHeadAnalysis(ReceiverHeadOptions options) : IHeadA
                 ["top_sentence"] = best < 0 ? null : best,
                 ["kurtosis"] = info.AllHeads().ToDictionary(h => h.ToString(), h => Finite(r.Kurtosis[h.Layer * info.Heads + h.Head])),
             });
-            anchors.Add(new Dictionary<string, object?>
-            {
-                ["id"] = r.Sample.Id, ["sentence"] = best < 0 ? null : best,
-                ["text"] = best < 0 ? null : r.Sentences[best].Text.Trim(), ["r"] = best < 0 ? null : rj[best],
-            });
+            if (best >= 0) anchors.Add((Position(r.Sentences, best), r.Sentences[best].Text.Trim()));
         }
         foreach (var (id, why) in skipped)
             context.Record(new Dictionary<string, object?> { ["id"] = id, ["skipped"] = why });
@@ -99,7 +95,8 @@ internal sealed class ReceiverHeadAnalysis(ReceiverHeadOptions options) : IHeadA
             ["sentences_max"] = counts.Count == 0 ? null : counts.Max(),
             ["heads_without_score"] = scores.Where(kv => !double.IsFinite(kv.Value)).Select(kv => kv.Key.ToString()).ToList(),
             ["responses_per_head_min"] = used.Count == 0 ? 0 : used.Values.Min(),
-            ["top_sentences"] = anchors,
+            ["top_sentence_positions"] = Tally(anchors.Select(a => a.Position)),
+            ["top_sentence_texts"] = Tally(anchors.Select(a => a.Text)),
         };
         string? inconclusive = receivers.Count == 0
             ? responses.Count == 0
@@ -164,6 +161,21 @@ internal sealed class ReceiverHeadAnalysis(ReceiverHeadOptions options) : IHeadA
             }
         return new Response(sample, text, sentences, vertical, kurtosis);
     }
+
+    /// <summary>Where a sentence sits, for tallies across responses of different lengths: <c>prompt[2]</c>,
+    /// <c>response[0]</c>, <c>response[-1]</c> (the last).</summary>
+    private static string Position(List<Sentence> sentences, int index)
+    {
+        var seg = sentences[index].Segment;
+        int first = sentences.FindIndex(s => s.Segment == seg), count = sentences.Count(s => s.Segment == seg);
+        int k = index - first;
+        return k == count - 1 && k > 0 ? $"{seg}[-1]" : $"{seg}[{k}]";
+    }
+
+    /// <summary>The ten most frequent values with their counts, most frequent first (ties in ordinal order).</summary>
+    private static List<Dictionary<string, object?>> Tally(IEnumerable<string> values) =>
+        values.GroupBy(v => v).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(10)
+            .Select(g => new Dictionary<string, object?> { ["value"] = g.Key, ["responses"] = g.Count() }).ToList();
 
     /// <summary>The top <paramref name="k"/> heads by score among those with a finite score (layer 0 left out when asked);
     /// ties by head id. Fewer than k when fewer heads qualify.</summary>
