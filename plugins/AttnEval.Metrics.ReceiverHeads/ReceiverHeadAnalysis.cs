@@ -69,7 +69,7 @@ internal sealed class ReceiverHeadAnalysis(ReceiverHeadOptions options) : IHeadA
                 ["sentence_tokens"] = r.Sentences.Select(s => s.TokenCount).ToList(),
                 ["receiver_scores"] = rj.Select(Finite).ToList(),
                 ["top_sentence"] = best < 0 ? null : best,
-                ["kurtosis"] = info.AllHeads().ToDictionary(h => h.ToString(), h => Finite(r.Kurtosis[h.Layer * info.Heads + h.Head])),
+                ["kurtosis"] = info.AllHeads().ToDictionary(h => h.ToString(), h => (object?)Finite(r.Kurtosis[h.Layer * info.Heads + h.Head])),
             });
             if (best >= 0) anchors.Add((Position(r.Sentences, best), r.Sentences[best].Text.Trim()));
         }

@@ -66,6 +66,7 @@ public sealed class LabModelTests(ITestOutputHelper output)
             var segments = (IReadOnlyList<string>)r["sentence_segments"]!;
             var rj = (IReadOnlyList<double?>)r["receiver_scores"]!;
             rj.Should().HaveCount(sentences.Count);
+            ((Dictionary<string, object?>)r["kurtosis"]!).Should().HaveCount(16, "a JSON object, one value per head");
             segments.Should().Contain("prompt").And.Contain("response");
             // the last p = 4 sentences have no sentence 4 or more below them: no vertical score
             rj.TakeLast(4).Should().OnlyContain(x => x == null);
