@@ -86,4 +86,24 @@ public sealed class LabModelTests(ITestOutputHelper output)
         records.Count(r => ((string)r["id"]!).StartsWith("act/", StringComparison.Ordinal)).Should().Be(8);
         output.WriteLine("act: " + string.Join("; ", act.Select(kv => $"{kv.Key}={kv.Value}")));
     }
+
+    [Fact]
+    public void Generate_mode_measures_prompt_and_continuation_rows_captured_while_generating()
+    {
+        using var model = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
+        var items = Arithmetic(4);
+        var (a, records) = Run(model, items, new() { ["sequence"] = "generate", ["max_new_tokens"] = 96L });
+        foreach (var (r, item) in records.Zip(items))
+        {
+            int prompt = model.Tokenizer.Encode(LabModel.Prompt(item.Input), addBos: true).Count;
+            var response = (string)r["response"]!;
+            int generated = model.Tokenizer.Encode(response).Count;
+            // every fed position has a row: the prompt and each generated token but the last (EOS, never fed)
+            ((int)r["n_tokens"]!).Should().BeGreaterThan(prompt).And.BeLessThanOrEqualTo(prompt + generated + 1);
+            foreach (var positions in ((Dictionary<string, object?>)r["hidden_sinks"]!).Values)
+                ((List<int>)positions!).Should().OnlyContain(p => p < (int)r["n_tokens"]!);
+        }
+        a.Summary["sequence"].Should().Be("prompt + greedy continuation");
+        a.Scores.Values.Should().OnlyContain(v => v >= 0 && v <= 1);
+    }
 }

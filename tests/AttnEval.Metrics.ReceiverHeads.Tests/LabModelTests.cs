@@ -94,4 +94,30 @@ public sealed class LabModelTests(ITestOutputHelper output)
         for (int i = 0; i < sentences.Count; i++)
             tok.Decode(ids.Skip(sentences[i].FirstToken - 3).Take(sentences[i].TokenCount)).Should().Be(sentences[i].Text);
     }
+
+    [Fact]
+    public void Target_responses_are_analysed_without_generation_and_short_ones_are_skipped_with_the_reason()
+    {
+        using var model = new TorchSharpBackend().Load(new ModelSource(LabModel.Folder));
+        var items = Arithmetic(6);
+        var records = new List<IReadOnlyDictionary<string, object?>>();
+        var dir = Directory.CreateTempSubdirectory("recv-target-").FullName;
+        try
+        {
+            var options = new OptionValues(new Dictionary<string, object?>
+            {
+                ["response"] = "target", ["include_prompt"] = true, ["boundaries"] = "sentences_and_lines", ["min_sentences"] = 8L, ["top_k"] = 2L,
+            });
+            var result = new ReceiverHeadsFactory().Create(options).Run(new HeadAnalysisContext
+            {
+                Model = model, Samples = items, OutputDirectory = dir, Record = records.Add, RenderPrompt = s => LabModel.Prompt(s.Input),
+            });
+            // arith-0000 and arith-0004 are one-step questions: 3 prompt sentences + "Answer:" + 2 solution lines = 6 < 8
+            records.Where(r => r.ContainsKey("skipped")).Select(r => (string)r["id"]!).Should().Equal("arith-0000", "arith-0004");
+            records.Where(r => r.ContainsKey("response")).Select(r => (string)r["response"]!)
+                .Should().Equal(items.Where(i => i.Id is not "arith-0000" and not "arith-0004").Select(i => i.Target));
+            ((IEnumerable<string>)result.Summary["receiver_heads"]!).Should().HaveCount(2);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }
