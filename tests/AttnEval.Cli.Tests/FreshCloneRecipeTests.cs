@@ -13,7 +13,7 @@ public sealed class FreshCloneRecipeTests : IDisposable
     public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
 
     /// <summary>The recipes that run on what the repository ships (the embedded lab model and its data).</summary>
-    private static readonly string[] SelfContained = ["attention-influence", "quickstart", "retrieval-heads", "safety-heads", "search-robustness"];
+    private static readonly string[] SelfContained = ["attention-influence", "attention-sinks", "quickstart", "reasoning-rhythm", "receiver-heads", "retrieval-heads", "safety-heads", "search-robustness"];
 
     [Fact]
     public void Each_shipped_recipe_runs_as_shipped_or_says_in_its_header_and_its_errors_what_data_to_pass()

@@ -103,4 +103,35 @@ public sealed class LabHeadAnalysisTests
         conclusion.Should().StartWith("degenerate: " + (string?)reading["note"] + "; ablation (scale_query(ε=1E-05), ").And.Contain(" flagged instructions): compliance 0.000 → ");
         stdout.Should().Contain("\n" + "".PadRight(22) + " " + conclusion).And.NotContain("safety-heads           ok");
     }
+
+    [Fact]
+    public void Receiver_heads_of_the_lab_model_broadcast_the_Answer_line_through_heads_2_3_and_2_1()
+    {
+        var (summary, stdout, _, _) = RunRecipeAndRead("recipes/receiver-heads.yaml", 0, "--limit", "60");
+        var analysis = summary["analyses"]!["receiver-heads"]!;
+        ((string?)analysis["status"]).Should().Be("ok");
+        var s = analysis["summary"]!;
+        s["receiver_heads"]!.AsArray().Select(h => (string)h!).Take(2).Should().Equal("2-3", "2-1");
+        s["receiver_heads"]!.AsArray().Should().HaveCount(4).And.OnlyContain(h => !((string)h!).StartsWith("0-", StringComparison.Ordinal));
+        ((string)s["top_sentence_texts"]![0]!["value"]!).Should().Be("Answer:", "every solution line reads the Answer: sentence back");
+        analysis["scores"]!.AsObject().Should().HaveCount(16).And.OnlyContain(kv => kv.Value != null);
+        stdout.Should().Contain("receiver heads (top 4 by mean kurtosis over ");
+    }
+
+    [Fact]
+    public void Attention_sinks_of_the_lab_model_start_at_BOS_and_the_ACT_ab_reports_both_accuracies()
+    {
+        var (summary, _, _, _) = RunRecipeAndRead("recipes/attention-sinks.yaml", 0, "--limit", "30");
+        var analysis = summary["analyses"]!["attention-sinks"]!;
+        ((string?)analysis["status"]).Should().Be("ok");
+        var s = analysis["summary"]!;
+        ((double)s["first_sink_is_position0_share"]!).Should().BeGreaterThan(0.4);
+        analysis["scores"]!.AsObject().Should().HaveCount(16).And.OnlyContain(kv => (double)kv.Value! >= 0 && (double)kv.Value! <= 1);
+        var act = s["act"]!;
+        ((string?)act["status"]).Should().Be("ok");
+        act["heads"]!.AsArray().Should().HaveCount(4);
+        ((int)act["n"]!).Should().Be(30);
+        ((double)act["accuracy_uncalibrated"]!).Should().BeGreaterThan(0.5);
+        ((double)act["accuracy_calibrated"]!).Should().BeInRange(0, 1);
+    }
 }
