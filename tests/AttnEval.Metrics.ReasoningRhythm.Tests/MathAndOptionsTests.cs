@@ -127,6 +127,6 @@ public sealed class MathAndOptionsTests
             && d.Lifetime == Microsoft.Extensions.DependencyInjection.ServiceLifetime.Singleton);
         var kind = new ReasoningRhythmKind();
         kind.Name.Should().Be("reasoning-rhythm");
-        kind.Inputs.Should().Be(RecipeKindInputs.Dataset | RecipeKindInputs.Prompt);
+        kind.Inputs.Should().Be(RecipeKindInputs.Dataset | RecipeKindInputs.Prompt | RecipeKindInputs.Sampling);
     }
 }

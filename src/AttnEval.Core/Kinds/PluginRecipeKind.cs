@@ -78,7 +78,7 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
         using (folder)
         using (model)
         {
-            var resumed = RunFolder.ReadSamples(folder.Path)
+            var resumed = folder.Records
                 .Where(r => r["id"] is JsonValue)
                 .ToDictionary(r => (string)r["id"]!, r => r.ToJsonString(), StringComparer.Ordinal);
             records = resumed.Count;
@@ -115,7 +115,7 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
             observer.Status($"running {Name}");
             result = _kind.Run(context, cancellationToken) ?? throw new InvalidOperationException($"kind '{Name}' of {_owner} returned no result");
         }
-        observer.Status("writing summary.json and report.html");
+        observer.Status("writing summary.json");
         var summary = new JsonObject
         {
             ["schema_version"] = RunFolder.SchemaVersion,
@@ -131,7 +131,6 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
         summary["artifacts"] = new JsonArray([.. result.Artifacts.Select(a => (JsonNode?)a)]);
         summary["result"] = JsonSerializerHelpers.ToNode(result.Summary);
         folder.WriteJson(RunFolder.SummaryFile, summary);
-        RunFolder.WriteAtomic(Path.Combine(folder.Path, "report.html"), Render(summary, RunFolder.ReadSamples(folder.Path), folder.Path));
         RunSetup.RecordEnd(folder);
 
         var lines = new List<string> { $"{recipe.Name}: {records} records, {result.Errors} with errors" };

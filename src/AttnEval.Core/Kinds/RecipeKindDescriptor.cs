@@ -67,8 +67,9 @@ public abstract class RecipeKindDescriptor
     /// map (an entry named after a catalog metric then holds that metric's options).</summary>
     public virtual IReadOnlyList<OptionSpec>? AnalysisOptions => null;
 
-    /// <summary>Runs (or resumes) a validated recipe of this kind: writes the run folder's records, <c>summary.json</c> and a
-    /// tables-only <c>report.html</c>, and says what <c>attneval run</c> prints.</summary>
+    /// <summary>Runs (or resumes) a validated recipe of this kind: writes the run folder's records and <c>summary.json</c> (never
+    /// reading back what it wrote), and says what <c>attneval run</c> prints. It does not render: <c>report.html</c> comes from the
+    /// report pipeline (<c>AttnEval.Reporting.RunReport.Write</c>) through <see cref="RenderHtml"/>.</summary>
     /// <exception cref="RunInputException">Bad input found once the run started (an unreadable dataset, a model that does not load).</exception>
     /// <exception cref="Runs.RunFolderException">The resumed folder belongs to another recipe or model.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; finished work stays in the folder.</exception>

@@ -16,7 +16,7 @@ namespace AttnEval.Core.Running;
 /// <c>samples.jsonl</c> (flushed; a resumed run skips recorded episodes); at the end <c>episodes.jsonl</c> holds every
 /// episode ordered by id, <c>summary.json</c> the evaluation's facts and the paired per-condition analysis
 /// (<see cref="PairedConditions"/>, computed from the records alone with the recipe's <c>evaluation:</c> bootstrap, level,
-/// seed and ECE bins), and <c>report.html</c> the per-condition table.
+/// seed and ECE bins); the report pipeline renders <c>report.html</c> (the per-condition table) from them.
 /// </summary>
 /// <param name="catalog">The component catalog.</param>
 /// <param name="observer">Progress display, or null.</param>
@@ -58,7 +58,7 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
         using (folder)
         using (model)
         {
-            var resumed = RunFolder.ReadSamples(folder.Path)
+            var resumed = folder.Records
                 .Where(r => (string?)r["id"] is not null && r["error"] is null)
                 .ToDictionary(r => (string)r["id"]!, r => r.ToJsonString(), StringComparer.Ordinal);
             bool started = false;
@@ -93,12 +93,11 @@ public sealed class AgentRobustnessRunner(IComponentCatalog catalog, IRunObserve
             try { result = evaluation.Run(context, cancellationToken); }
             catch (InvalidDataException e) { throw new RunInputException($"{recipe.SourceFile}: {spec.Name}: {e.Message}", e); }
         }
-        _observer.Status("writing episodes.jsonl, summary.json and report.html");
-        var records = RunFolder.ReadSamples(folder.Path).OrderBy(r => (string?)r["id"], StringComparer.Ordinal).ToList();
+        _observer.Status("writing episodes.jsonl and summary.json");
+        var records = folder.Records.OrderBy(r => (string?)r["id"], StringComparer.Ordinal).ToList();
         RunFolder.WriteAtomic(Path.Combine(folder.Path, EpisodesFile), string.Concat(records.Select(r => r.ToJsonString() + "\n")));
         var summary = Summarize(recipe, spec.Name, result, records);
         folder.WriteJson(RunFolder.SummaryFile, summary);
-        RunFolder.WriteAtomic(Path.Combine(folder.Path, "report.html"), RenderReport(summary));
         RunSetup.RecordEnd(folder);
         return folder.Path;
     }

@@ -16,7 +16,7 @@ namespace AttnEval.Core.Running;
 /// <c>{ "id", "group", "metrics": { "&lt;scorer&gt;": { "score", "details" } }, "errors" }</c>. At the end each scorer chooses its
 /// subset (<see cref="IDataScorer.Select"/>) from every scored document, the host streams the dataset again and writes the
 /// selected documents to <c>selected.jsonl</c> (<c>selected-&lt;scorer&gt;.jsonl</c> when there are several scorers), and
-/// <c>summary.json</c> and <c>report.html</c> follow.
+/// <c>summary.json</c> follows (the report pipeline renders <c>report.html</c> from the folder).
 /// </summary>
 /// <remarks>Resume is per document id, like the uncertainty runner. A scorer that throws on one document costs that
 /// document's value (recorded in <c>errors</c>), not the run. Memory: the finished ids and, at the end, one
@@ -78,7 +78,7 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
             catch (DatasetException e) { throw new RunInputException(e.Message, e); }
 
             _observer.Status("selecting");
-            var records = RunFolder.ReadSamples(folder.Path);
+            var records = folder.Records;
             var chosen = new List<(string Name, DataSelection Selection, string File)>();
             foreach (var (name, scorer) in scorers)
             {
@@ -100,9 +100,8 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
                     ["artifacts"] = new JsonArray(sel.Artifacts.Select(a => (JsonNode?)a).ToArray()),
                 };
         }
-        _observer.Status("writing summary.json and report.html");
-        folder.WriteJson(RunFolder.SummaryFile, Summarize(recipe, RunFolder.ReadSamples(folder.Path), selections));
-        HtmlReport.Write(folder.Path);
+        _observer.Status("writing summary.json");
+        folder.WriteJson(RunFolder.SummaryFile, Summarize(recipe, folder.Records, selections));
         RunSetup.RecordEnd(folder);
         return folder.Path;
     }

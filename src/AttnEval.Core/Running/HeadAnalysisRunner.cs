@@ -16,8 +16,8 @@ namespace AttnEval.Core.Running;
 /// prompt template and <c>generation.seed</c>. Each analysis' trial records go to <c>samples.jsonl</c> as
 /// <c>{ "id": "&lt;analysis&gt;/&lt;record id&gt;", "analysis": …, … }</c>; its result (a score per head, its summary, the files it
 /// wrote) is one final record <c>{ "id": "analysis/&lt;name&gt;", "scores": { "l-h": x }, "summary": …, "artifacts": … }</c>.
-/// <c>summary.json</c> and <c>report.html</c> (top heads, a layer × head heat map, the causal check) are computed from those
-/// records alone.
+/// <c>summary.json</c> is computed from those records alone (held by the run folder as written); the report pipeline renders
+/// <c>report.html</c> (top heads, a layer × head heat map, the causal check) from the folder.
 /// </summary>
 /// <remarks>
 /// Resume: an analysis whose final record exists is skipped; an unfinished one runs again with
@@ -53,7 +53,7 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
         using (folder)
         using (model)
         {
-            var previous = RunFolder.ReadSamples(folder.Path);
+            var previous = folder.Records.ToList();
             _observer.Started(folder.Path, analyses.Count, analyses.Count(a => folder.FinishedIds.Contains(ResultIdPrefix + a.Name)));
             foreach (var (name, analysis) in analyses)
             {
@@ -78,9 +78,8 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
                 _observer.SampleFinished(name, result["error"] is not null);
             }
         }
-        _observer.Status("writing summary.json and report.html");
-        folder.WriteJson(RunFolder.SummaryFile, Summarize(recipe, RunFolder.ReadSamples(folder.Path)));
-        HtmlReport.Write(folder.Path);
+        _observer.Status("writing summary.json");
+        folder.WriteJson(RunFolder.SummaryFile, Summarize(recipe, folder.Records));
         RunSetup.RecordEnd(folder);
         return folder.Path;
     }

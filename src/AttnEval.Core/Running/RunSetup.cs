@@ -109,13 +109,8 @@ internal static class RunSetup
 
     private static string Utc(DateTime time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
 
-    /// <summary>Reads the folder's manifest, applies <paramref name="edit"/> and writes it back atomically.</summary>
-    private static void EditManifest(RunFolder folder, Action<JsonObject> edit)
-    {
-        var manifest = JsonNode.Parse(File.ReadAllText(folder.File(RunFolder.ManifestFile)))!.AsObject();
-        edit(manifest);
-        folder.WriteJson(RunFolder.ManifestFile, manifest);
-    }
+    /// <summary>Applies <paramref name="edit"/> to the folder's manifest (held in memory) and writes it atomically.</summary>
+    private static void EditManifest(RunFolder folder, Action<JsonObject> edit) => folder.EditManifest(edit);
 
     /// <summary>Records the loaded model in the manifest; on resume, refuses a model whose weights changed.</summary>
     /// <exception cref="RunFolderException">The weights' sha256 differs from the recorded one.</exception>

@@ -12,8 +12,9 @@ namespace AttnEval.Core.Running;
 /// <summary>
 /// Runs an <c>uncertainty</c> recipe (DESIGN.md §3): for each sample, prompt → generate (capturing the attention rows
 /// the estimators ask for) → optional sampled answers → judge → every estimator → one line of <c>samples.jsonl</c>;
-/// then <c>summary.json</c> and <c>report.html</c> computed from the lines alone, so a resumed run ends with the same
-/// summary as an uninterrupted one.
+/// then <c>summary.json</c> computed from the records alone (held by the run folder as written, never read back), so a
+/// resumed run ends with the same summary as an uninterrupted one. The runner never renders: the report pipeline
+/// (<c>AttnEval.Reporting.RunReport.Write</c>, or <see cref="Reports.HtmlReport.Write"/> for the tables alone) reads the folder.
 /// </summary>
 /// <remarks>
 /// Errors: input problems (unknown part, unreadable dataset, unavailable device, unloadable model) throw
@@ -22,13 +23,10 @@ namespace AttnEval.Core.Running;
 /// Determinism: the main answer uses <c>generation.seed</c>; sampled answers use <c>generation.seed</c> mixed with a
 /// stable hash of the sample id, so a resumed run draws the same samples.
 /// </remarks>
-public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? observer = null, Func<string, string>? writeReport = null)
+public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? observer = null)
 {
     private readonly IRunObserver _observer = observer ?? NullRunObserver.Instance;
 
-    /// <summary>Writes the run folder's report (tables only by default; a host with plotting passes a writer that
-    /// also draws the figures) and returns its path.</summary>
-    private readonly Func<string, string> _writeReport = writeReport ?? (d => HtmlReport.Write(d));
 
     /// <summary>Runs (or resumes) the recipe and returns the run folder's path.</summary>
     /// <param name="recipe">A validated recipe of kind <c>uncertainty</c>.</param>
@@ -79,12 +77,11 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
             folder.Dispose();
         }
 
-        _observer.Status("writing summary.json and report.html");
-        var records = RunFolder.ReadSamples(folder.Path);
+        _observer.Status("writing summary.json");
+        var records = folder.Records;
         var summary = RunSummary.Compute(recipe, records);
-        summary["cost"] = RunSummary.Cost(recipe, records, RunFolder.ReadTimings(folder.Path));
+        summary["cost"] = RunSummary.Cost(recipe, records, folder.Timings);
         folder.WriteJson(RunFolder.SummaryFile, summary);
-        _writeReport(folder.Path);
         RunSetup.RecordEnd(folder);
         return folder.Path;
     }

@@ -31,10 +31,14 @@ public sealed class RunFolder : IDisposable
     private static readonly JsonSerializerOptions DocumentOptions = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly FileStream _samples;
     private readonly HashSet<string> _finished;
+    private readonly List<JsonObject> _records;
+    private readonly Dictionary<string, JsonObject> _timings;
+    private readonly JsonObject _manifest;
 
-    private RunFolder(string path, FileStream samples, HashSet<string> finished)
+    private RunFolder(string path, FileStream samples, List<JsonObject> records, Dictionary<string, JsonObject> timings, JsonObject manifest)
     {
-        Path = path; _samples = samples; _finished = finished;
+        Path = path; _samples = samples; _records = records; _timings = timings; _manifest = manifest;
+        _finished = records.Select(r => (string?)r["id"]).OfType<string>().ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Full path of the folder.</summary>
@@ -42,6 +46,24 @@ public sealed class RunFolder : IDisposable
 
     /// <summary>Ids of the samples already in <c>samples.jsonl</c>.</summary>
     public IReadOnlySet<string> FinishedIds => _finished;
+
+    /// <summary>Every record of <c>samples.jsonl</c> in file order: those of earlier attempts (read once, when the folder was
+    /// resumed) and those appended since, each as its written line parses — what <see cref="ReadSamples"/> would return, without
+    /// reading back what this run wrote.</summary>
+    public IReadOnlyList<JsonObject> Records => _records;
+
+    /// <summary>The timing lines by id, as <see cref="ReadTimings"/> would return them (the last line of an id wins), kept in memory.</summary>
+    public IReadOnlyDictionary<string, JsonObject> Timings => _timings;
+
+    /// <summary>The manifest as last written (<see cref="EditManifest"/> changes it and writes it atomically).</summary>
+    public JsonObject Manifest => _manifest;
+
+    /// <summary>Applies <paramref name="edit"/> to the manifest and writes it atomically; the file is written, never read back.</summary>
+    public void EditManifest(Action<JsonObject> edit)
+    {
+        edit(_manifest);
+        WriteJson(ManifestFile, _manifest);
+    }
 
     /// <summary>Full path of a file inside the folder.</summary>
     public string File(string name) => System.IO.Path.Combine(Path, name);
@@ -65,7 +87,7 @@ public sealed class RunFolder : IDisposable
         manifest["recipe_sha256"] = Sha256(resolvedYaml);
         WriteAtomic(System.IO.Path.Combine(dir, ManifestFile), manifest.ToJsonString(DocumentOptions));
         var fs = new FileStream(System.IO.Path.Combine(dir, SamplesFile), FileMode.CreateNew, FileAccess.Write, FileShare.Read);
-        return new RunFolder(dir, fs, []);
+        return new RunFolder(dir, fs, [], [], manifest);
     }
 
     /// <summary>The path of a finished run's <c>summary.json</c>, for commands that read a run folder (<c>report</c>):
@@ -106,9 +128,9 @@ public sealed class RunFolder : IDisposable
                                          $"compare with {before}, or start a new run instead of --resume");
         }
         var samplesPath = System.IO.Path.Combine(dir, SamplesFile);
-        var finished = RepairAndReadIds(samplesPath);
+        var records = RepairAndRead(samplesPath);
         var fs = new FileStream(samplesPath, FileMode.Append, FileAccess.Write, FileShare.Read);
-        return new RunFolder(dir, fs, finished);
+        return new RunFolder(dir, fs, records, new Dictionary<string, JsonObject>(ReadTimings(dir)), manifest);
     }
 
     /// <summary>Appends one finished sample record (must carry a string <c>id</c>) and flushes it to disk.</summary>
@@ -117,15 +139,21 @@ public sealed class RunFolder : IDisposable
     {
         var id = (string?)record["id"] ?? throw new ArgumentException("a sample record needs a string 'id'", nameof(record));
         if (!_finished.Add(id)) throw new ArgumentException($"sample '{id}' is already in {SamplesFile}", nameof(record));
-        var bytes = Encoding.UTF8.GetBytes(record.ToJsonString(LineOptions) + "\n");
-        _samples.Write(bytes);
+        var line = record.ToJsonString(LineOptions);
+        _samples.Write(Encoding.UTF8.GetBytes(line + "\n"));
         _samples.Flush(flushToDisk: true);
+        // Kept as the line parses (JSON numbers as the file holds them), so summaries see exactly what a reader of the file sees.
+        _records.Add(JsonNode.Parse(line)!.AsObject());
     }
 
     /// <summary>Appends one sample's timing line (<c>timings.jsonl</c>: its <c>id</c> and seconds spent per step), kept apart from
     /// <c>samples.jsonl</c> so that records stay byte-identical between runs of the same recipe.</summary>
-    public void AppendTiming(JsonObject timing) =>
-        System.IO.File.AppendAllText(File(TimingsFile), timing.ToJsonString(LineOptions) + "\n");
+    public void AppendTiming(JsonObject timing)
+    {
+        var line = timing.ToJsonString(LineOptions);
+        System.IO.File.AppendAllText(File(TimingsFile), line + "\n");
+        if (JsonNode.Parse(line) is JsonObject o && (string?)o["id"] is { } id) _timings[id] = o;
+    }
 
     /// <summary>Reads a run folder's <c>timings.jsonl</c> (empty when absent; torn or malformed lines skipped: timings are
     /// informative, never needed to finish a run). The last line of an id wins (a resumed run may time a sample again).</summary>
@@ -179,11 +207,11 @@ public sealed class RunFolder : IDisposable
 
     private static string Short(string? h) => h is null ? "none" : h[..Math.Min(12, h.Length)];
 
-    /// <summary>Cuts a torn last line (a kill during a write) and returns the ids of the complete lines.</summary>
-    private static HashSet<string> RepairAndReadIds(string path)
+    /// <summary>Cuts a torn last line (a kill during a write) and returns the complete lines' records.</summary>
+    private static List<JsonObject> RepairAndRead(string path)
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        if (!System.IO.File.Exists(path)) return ids;
+        var records = new List<JsonObject>();
+        if (!System.IO.File.Exists(path)) return records;
         var bytes = System.IO.File.ReadAllBytes(path);
         int lastNewline = Array.LastIndexOf(bytes, (byte)'\n');
         int keep = lastNewline + 1;
@@ -192,10 +220,9 @@ public sealed class RunFolder : IDisposable
         foreach (var line in Encoding.UTF8.GetString(bytes, 0, keep).Split('\n'))
         {
             if (line.Length == 0) continue;
-            var id = (string?)JsonNode.Parse(line)?["id"];
-            if (id is not null) ids.Add(id);
+            if (JsonNode.Parse(line) is JsonObject record) records.Add(record);
         }
-        return ids;
+        return records;
     }
 
     /// <inheritdoc />

@@ -98,6 +98,8 @@ public sealed class RecipeKindRegistryTests : IDisposable
         outcome.Lines.Should().Equal("t: 2 records, 0 with errors", "24 characters", $"run folder: {outcome.RunDir}", $"report:     {Path.Combine(outcome.RunDir, "report.html")}");
         outcome.Failed.Should().BeFalse();
         RunFolder.ReadSamples(outcome.RunDir).Select(r => r.ToJsonString()).Should().Equal("""{"id":"a","chars":10}""", """{"id":"b","chars":14}""");
+        File.Exists(Path.Combine(outcome.RunDir, "report.html")).Should().BeFalse("a run never renders; the report pipeline does");
+        HtmlReport.Write(outcome.RunDir, catalog.Kinds);
         var html = File.ReadAllText(Path.Combine(outcome.RunDir, "report.html"));
         html.Should().Contain("<p id=\"total\">total 24 over 2 records</p>").And.Contain("kind char-count (test-plugin)").And.Contain("<div>24 characters</div>");
         ((string?)JsonNode.Parse(File.ReadAllText(Path.Combine(outcome.RunDir, RunFolder.ManifestFile)))!["kind"]).Should().Be("char-count");
@@ -183,6 +185,7 @@ public sealed class RecipeKindRegistryTests : IDisposable
 
         var catalog = Catalog(new CharCountKind { ThrowInReport = true });
         var outcome = RecipeRun.Run(catalog, Write("dataset: { path: d.jsonl, input: text, target: null, id: id }"));
+        HtmlReport.Write(outcome.RunDir, catalog.Kinds);
         File.ReadAllText(Path.Combine(outcome.RunDir, "report.html"))
             .Should().Contain("The report of kind 'char-count' could not be rendered: InvalidOperationException: no page today");
         File.Exists(Path.Combine(outcome.RunDir, RunFolder.SummaryFile)).Should().BeTrue("a report that fails never costs the results");

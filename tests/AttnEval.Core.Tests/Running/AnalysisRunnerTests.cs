@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AttnEval.Abstractions;
 using AttnEval.Core.Plugins;
 using AttnEval.Core.Recipes;
+using AttnEval.Core.Reports;
 using AttnEval.Core.Runs;
 using AttnEval.Core.Running;
 using NSubstitute;
@@ -76,6 +77,7 @@ public sealed class AnalysisRunnerTests : IDisposable
         node["top"]!.AsArray().Should().BeEmpty();
         ((string?)analyses["toy-heads"]!["status"]).Should().Be("ok");
         analyses["toy-heads"]!.AsObject().Should().NotContainKeys("warning", "conclusion");
+        HtmlReport.Write(dir);   // the report pipeline, which attneval run calls after the runner
         File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("no successful trial: 0 of 3");
     }
 
@@ -140,6 +142,7 @@ public sealed class AnalysisRunnerTests : IDisposable
         summary["top"]!.AsArray().Select(t => (string?)t!["head"]).Should().Equal("1-2", "1-1", "1-0", "0-2", "0-1", "0-0");
         ((double)summary["top"]![0]!["score"]!).Should().BeApproximately(1.2, 1e-12);
         ((double)summary["summary"]!["ablation"]!["drop"]!).Should().Be(0.5);
+        HtmlReport.Write(dir);   // the report pipeline, which attneval run calls after the runner
         var html = File.ReadAllText(Path.Combine(dir, "report.html"));
         html.Should().Contain("Layer × head heat map").And.Contain("background:rgb(255,0,0)").And.Contain("title=\"1-2: 1.2\"").And.Contain("ablation.drop");
 
@@ -176,6 +179,7 @@ public sealed class AnalysisRunnerTests : IDisposable
         ((int)summary["errors"]!).Should().Be(1);
         ((double)summary["groups"]!["web"]!["mean"]!).Should().Be(4);
         ((int)summary["selection"]!["n_selected"]!).Should().Be(2);
+        HtmlReport.Write(dir);   // the report pipeline, which attneval run calls after the runner
         File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("Top documents").And.Contain("selection.n_selected");
 
         summary["label"].Should().BeNull("the recipe names no label field");
@@ -208,6 +212,7 @@ public sealed class AnalysisRunnerTests : IDisposable
         ((double)label["mean_true"]!).Should().BeApproximately(3, 1e-12);
         ((double)label["mean_false"]!).Should().BeApproximately(2, 1e-12);
         ((string?)label["field"]).Should().Be("lookup");
+        HtmlReport.Write(dir);   // the report pipeline, which attneval run calls after the runner
         File.ReadAllText(Path.Combine(dir, "report.html")).Should().Contain("label.auroc");
 
         var bad = Load(catalog, "data-scoring", "toy-scorer", "{\"id\":\"a\",\"text\":\"x\",\"lookup\":\"maybe\"}\n", target: "lookup");
