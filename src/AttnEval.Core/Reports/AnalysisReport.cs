@@ -93,7 +93,8 @@ public static class AnalysisReport
         return section;
     }
 
-    /// <summary>Layer × head table from <c>"l-h" → score</c>; cell colour interpolates white → red by score / max. Cells are
+    /// <summary>Layer × head table from <c>"l-h" → score</c>; cell colour interpolates white → red by score / max, and, when some
+    /// score is negative (a kurtosis, a drop), white → blue for those, both scaled by the largest magnitude. Cells are
     /// sized so that the table fits the page whatever the number of heads; values are written in cells wide enough for them
     /// (and are in every cell's tooltip).</summary>
     private static void AddHeatMap(Dictionary<string, object?> section, JsonObject scores)
@@ -101,10 +102,12 @@ public static class AnalysisReport
         var values = scores.Where(kv => kv.Value is not null).ToDictionary(kv => HeadId.Parse(kv.Key), kv => (double)kv.Value!);
         if (values.Count == 0) return;
         int layers = values.Keys.Max(h => h.Layer) + 1, heads = values.Keys.Max(h => h.Head) + 1;
-        double max = Math.Max(1e-12, values.Values.Max());
+        bool diverging = values.Values.Min() < 0;
+        double max = Math.Max(1e-12, diverging ? values.Values.Max(Math.Abs) : values.Values.Max());
         var cell = Math.Clamp(960 / heads, 14, 46);
         var text = cell >= 38;
         section["heat_max"] = ReportStyle.Fixed(max);
+        section["heat_diverging"] = diverging;
         section["heat_cell"] = cell;
         section["heat_width"] = 48 + cell * heads;
         section["heat_heads"] = Enumerable.Range(0, heads).ToList();
@@ -114,11 +117,13 @@ public static class AnalysisReport
             ["cells"] = Enumerable.Range(0, heads).Select(h =>
             {
                 bool has = values.TryGetValue(new HeadId(l, h), out var v);
-                double t = has ? Math.Clamp(v / max, 0, 1) : 0;
+                double t = has ? Math.Clamp(Math.Abs(v) / max, 0, 1) : 0;
+                if (has && !diverging) t = Math.Clamp(v / max, 0, 1);
                 int gb = (int)Math.Round(255 * (1 - t));
+                var colour = has && v < 0 ? $"rgb({gb},{gb},255)" : $"rgb(255,{gb},{gb})";
                 return new Dictionary<string, string>
                 {
-                    ["style"] = has ? $"background:rgb(255,{gb},{gb}){(t > 0.6 ? ";color:#fff" : "")}" : "background:#eee",
+                    ["style"] = has ? $"background:{colour}{(t > 0.6 ? ";color:#fff" : "")}" : "background:#eee",
                     ["title"] = has ? $"{l}-{h}: {v.ToString("0.####", CultureInfo.InvariantCulture)}" : $"{l}-{h}: n/a",
                     ["text"] = has && text && t >= 0.05 ? ReportStyle.Fixed(v, 2) : "",
                 };
