@@ -17,7 +17,7 @@ public sealed class ReasoningRhythmKind : IRecipeKind
     public string Name => "reasoning-rhythm";
 
     /// <inheritdoc />
-    public string Description => "WAAD/FAI preplan-and-anchor rhythm of greedy worked answers: local/global head groups by backward distance, peaks and their couplings with entropy (arXiv 2510.13554; head-methods §5.1)";
+    public string Description => "WAAD/FAI preplan-and-anchor rhythm of worked answers (greedy unless generation.temperature is set): local/global head groups by backward distance, peaks and their couplings with entropy (arXiv 2510.13554; head-methods §5.1)";
 
     /// <inheritdoc />
     public IReadOnlyList<OptionSpec> Options => RhythmOptions.Specs;
