@@ -26,8 +26,19 @@ public sealed class ReasoningRhythmKind : IRecipeKind
     public RecipeKindInputs Inputs => RecipeKindInputs.Dataset | RecipeKindInputs.Prompt | RecipeKindInputs.Sampling;
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">A layer of <c>analysis.layers</c> the model does not have.</exception>
+    /// <exception cref="NotSupportedException">The model cannot deliver attention rows.</exception>
+    public void CheckModel(OptionValues options, ILanguageModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        RhythmOptions.From(options).ResolveLayers(model.Info.Layers);
+        if (!model.SupportsAttentionCapture)
+            throw new NotSupportedException($"reasoning-rhythm needs attention rows, which model '{model.Info.Name}' cannot deliver (its backend has no attention capture)");
+    }
+
+    /// <inheritdoc />
     /// <exception cref="ArgumentException">Bad <c>analysis</c> options (the message names <c>analysis.&lt;key&gt;</c>), e.g. a
-    /// layer the model does not have.</exception>
+    /// layer the model does not have (the host checks this first through <see cref="CheckModel"/>).</exception>
     /// <exception cref="NotSupportedException">The model cannot deliver attention rows.</exception>
     public RecipeKindResult Run(RecipeKindContext context, CancellationToken cancellationToken = default)
     {

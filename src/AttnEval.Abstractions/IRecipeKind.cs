@@ -29,6 +29,14 @@ public interface IRecipeKind
     /// <param name="metric">A metric factory of the catalog.</param>
     bool Accepts(IMetricFactory metric) => false;
 
+    /// <summary>Checks the options against the loaded model before any run folder exists (e.g. a layer the model does not have), so
+    /// a refusal leaves nothing behind and names the recipe file. Default: nothing to check.</summary>
+    /// <param name="options">The validated <c>analysis:</c> options.</param>
+    /// <param name="model">The loaded model.</param>
+    /// <exception cref="ArgumentException">An option the model cannot serve; start the message with <c>analysis.&lt;key&gt;:</c>.</exception>
+    /// <exception cref="NotSupportedException">The model lacks a capability the kind needs (e.g. attention capture).</exception>
+    void CheckModel(OptionValues options, ILanguageModel model) { }
+
     /// <summary>Runs (or, with <see cref="RecipeKindContext.ResumedRecords"/>, continues) the recipe on the loaded model.</summary>
     /// <param name="context">The model, dataset items, validated options, the recipe's metrics and the run folder.</param>
     /// <param name="cancellationToken">Stop at the next item; the records written so far stay, and the host writes no summary.</param>

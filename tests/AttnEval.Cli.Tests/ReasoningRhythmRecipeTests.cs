@@ -42,4 +42,14 @@ public sealed class ReasoningRhythmRecipeTests
             try { Directory.Delete(output, recursive: true); } catch (IOException) { }
         }
     }
+    [Fact]
+    public void A_layer_the_model_lacks_is_refused_after_the_model_loads_and_before_any_run_folder_exists()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "attneval-rhythm-" + Guid.NewGuid().ToString("N")[..10]);
+        var (code, _, stderr) = AttnEvalProcess.Run(SharedData.RepoRoot, ["run", "recipes/reasoning-rhythm.yaml", "--set", $"output.dir={output}",
+            "--set", "analysis.layers=[1, 7]", .. AttnEvalProcess.PluginArgs()]);
+        code.Should().Be(2, stderr);
+        stderr.Should().Contain("recipes/reasoning-rhythm.yaml: analysis.layers: layer 7 is outside the model's 0…3");
+        Directory.Exists(output).Should().BeFalse("a refusal before the run leaves no folder behind");
+    }
 }

@@ -72,7 +72,15 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
         var metrics = recipe.Metrics.Select(m => new RecipeMetric(m.Name, request.Catalog.Metrics[m.Name], m.Options)).ToList();
         var judge = recipe.Judge is { } j ? request.Catalog.Judges[j.Kind].Create(j.Options) : null;
         var backend = RunSetup.Backend(request.Catalog, recipe);
-        var (folder, model) = RunSetup.Open(backend, recipe, request.ResumeDir, [_kind, .. metrics.Select(m => (object)m.Factory)], observer, cancellationToken);
+        var (folder, model) = RunSetup.Open(backend, recipe, request.ResumeDir, [_kind, .. metrics.Select(m => (object)m.Factory)], observer, cancellationToken,
+            m =>
+            {
+                try { _kind.CheckModel(new OptionValues(recipe.Analysis), m); }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException)
+                {
+                    throw new RunInputException($"{recipe.SourceFile}: {e.Message}", e);
+                }
+            });
         RecipeKindResult result;
         int records;
         using (folder)
