@@ -238,3 +238,43 @@ public sealed class OrderTests
     public void Order_puts_inherited_options_after_the_class_own() =>
         OptionBinder.Specs<OwnFirst>().Select(s => s.Key).Should().Equal("own", "shared");
 }
+
+public sealed record Checked
+{
+    [Option("top_k", "k", Min = 1)] public int TopK { get; init; } = 20;
+    [Option("tau", "tau", Min = 0, Max = 1)] public double Tau { get; init; } = 0.1;
+    [Option("cap", "cap", Max = 10)] public int Cap { get; init; } = 3;
+    [Option("mode", "mode")] public AnswerRule Mode { get; init; }
+    [Option("layers", "layers", Min = 0)] public IReadOnlyList<int> Layers { get; init; } = [];
+}
+
+public sealed class CheckedBindTests
+{
+    private static OptionValues O(string key, object value) => new(new Dictionary<string, object?> { [key] = value });
+
+    [Theory]
+    [InlineData("top_k", 0L, "metrics.m.top_k: 0 is out of range (≥ 1)")]
+    [InlineData("tau", 1.5, "metrics.m.tau: 1.5 is out of range [0, 1]")]
+    [InlineData("tau", double.NaN, "metrics.m.tau: NaN is out of range [0, 1]")]
+    [InlineData("cap", 11L, "metrics.m.cap: 11 is out of range (≤ 10)")]
+    [InlineData("mode", "paragraph", "metrics.m.mode: 'paragraph' is not one of number, boxed, last_line")]
+    [InlineData("top_k", 1L << 40, "metrics.m.top_k: 1099511627776 does not fit Int32*")]
+    public void With_an_error_prefix_values_are_checked_against_their_specs(string key, object value, string message)
+    {
+        var act = () => OptionBinder.Bind<Checked>(O(key, value), "metrics.m.");
+        act.Should().Throw<ArgumentException>().WithMessage(message);
+    }
+
+    [Fact]
+    public void List_elements_are_checked_too_and_an_empty_list_initializer_declares_no_default()
+    {
+        var act = () => OptionBinder.Bind<Checked>(O("layers", new List<long> { 2, -1 }), "metrics.m.");
+        act.Should().Throw<ArgumentException>().WithMessage("metrics.m.layers: -1 is out of range (≥ 0)");
+        OptionBinder.Specs<Checked>().Single(s => s.Key == "layers").Default.Should().BeNull();
+        OptionBinder.Bind<Checked>(OptionValues.Empty, "metrics.m.").Layers.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Without_a_prefix_values_are_trusted() =>
+        OptionBinder.Bind<Checked>(O("top_k", 0L)).TopK.Should().Be(0);
+}

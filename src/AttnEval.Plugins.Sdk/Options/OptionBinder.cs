@@ -32,7 +32,7 @@ public static class OptionBinder
     /// <summary>The options of <typeparamref name="T"/> in declaration order (by <see cref="OptionAttribute.Order"/>,
     /// then base class first): key, type, default
     /// (boxed <see cref="long"/>, <see cref="double"/>, <see cref="bool"/>, <see cref="string"/>, or a
-    /// <see cref="List{T}"/> of those; null when the initializer is null or the option is required), range, allowed
+    /// <see cref="List{T}"/> of those; null when the initializer is null or an empty list, or the option is required), range, allowed
     /// values, required flag and description. The same list instance is returned on every call.</summary>
     /// <exception cref="InvalidOperationException">The class declares an option badly: an unsupported property type, a
     /// property that cannot be set, a duplicate key, <see cref="OptionAttribute.Allowed"/> on a non-string or
@@ -45,22 +45,33 @@ public static class OptionBinder
     /// strings mapped back to their members, lists copied into the property's list type. A key absent from
     /// <paramref name="values"/> (or null) keeps the initializer.</summary>
     /// <param name="values">Values validated against <see cref="Specs{T}"/> (the recipe loader's output).</param>
+    /// <param name="errorPrefix">Null (the default): the values are trusted to be in range (the recipe loader checked
+    /// them) and an error message starts with <c>option '&lt;key&gt;':</c>. Set (e.g. <c>metrics.receiver-heads.</c>): each
+    /// present value is also checked against its spec — a number or each list element against
+    /// <see cref="OptionSpec.Min"/>/<see cref="OptionSpec.Max"/> (NaN is out of range), a string against
+    /// <see cref="OptionSpec.AllowedValues"/> — for a factory called without the loader, and every error message starts
+    /// with <c>&lt;errorPrefix&gt;&lt;key&gt;:</c>, e.g. <c>metrics.x.top_k: 0 is out of range (≥ 1)</c>,
+    /// <c>metrics.x.tau: 1.5 is out of range [0, 1]</c>, <c>metrics.x.mode: 'a' is not one of b, c</c>.</param>
     /// <exception cref="InvalidOperationException">A bad declaration (see <see cref="Specs{T}"/>).</exception>
     /// <exception cref="KeyNotFoundException">A <see cref="OptionAttribute.Required"/> option has no value.</exception>
     /// <exception cref="ArgumentException">A value does not fit its property (out of the property type's range, not
-    /// one of the enum's names, not a number); the message names the option key.</exception>
-    public static T Bind<T>(OptionValues values) where T : class, new()
+    /// one of the enum's names, not a number) or, with <paramref name="errorPrefix"/>, is outside its spec's range or
+    /// allowed values; the message names the option key.</exception>
+    public static T Bind<T>(OptionValues values, string? errorPrefix = null) where T : class, new()
     {
         ArgumentNullException.ThrowIfNull(values);
         var model = Get(typeof(T));
         var result = new T();
         foreach (var option in model.Options)
         {
-            if (!values.Values.TryGetValue(option.Spec.Key, out var value) || value is null)
+            var key = option.Spec.Key;
+            if (!values.Values.TryGetValue(key, out var value) || value is null)
             {
-                if (option.Spec.Required) throw new KeyNotFoundException($"option '{option.Spec.Key}' is not set");
+                if (option.Spec.Required) throw new KeyNotFoundException($"option '{key}' is not set");
                 continue;
             }
+            var where = errorPrefix is null ? $"option '{key}'" : errorPrefix + key;
+            if (errorPrefix is not null) Check(option.Spec, value, where);
             object? converted;
             try
             {
@@ -68,11 +79,43 @@ public static class OptionBinder
             }
             catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException)
             {
-                throw new ArgumentException($"option '{option.Spec.Key}': {Describe(value)} does not fit {option.Property.PropertyType.Name} ({e.Message})", e);
+                throw new ArgumentException($"{where}: {Describe(value)} does not fit {option.Property.PropertyType.Name} ({e.Message})", e);
             }
             option.Property.SetValue(result, converted);
         }
         return result;
+    }
+
+    private static void Check(OptionSpec spec, object value, string where)
+    {
+        var c = CultureInfo.InvariantCulture;
+        IEnumerable<object?> items = value is IEnumerable e and not string ? e.Cast<object?>() : [value];
+        foreach (var item in items)
+        {
+            if (item is null) continue;
+            switch (spec.Type)
+            {
+                case OptionType.Integer or OptionType.Number or OptionType.IntegerList or OptionType.NumberList:
+                    double x;
+                    try { x = Convert.ToDouble(item, c); }
+                    catch (Exception ex) when (ex is InvalidCastException or FormatException or OverflowException)
+                    {
+                        throw new ArgumentException($"{where}: expected a number, got {Describe(item)}", ex);
+                    }
+                    if (double.IsNaN(x) || x < (spec.Min ?? double.NegativeInfinity) || x > (spec.Max ?? double.PositiveInfinity))
+                    {
+                        var range = spec.Min is { } lo && spec.Max is { } hi ? string.Create(c, $"[{lo}, {hi}]")
+                            : spec.Min is { } lo2 ? string.Create(c, $"(≥ {lo2})") : string.Create(c, $"(≤ {spec.Max})");
+                        throw new ArgumentException(string.Create(c, $"{where}: {Convert.ToString(item, c)} is out of range {range}"));
+                    }
+                    break;
+                case OptionType.String or OptionType.StringList when spec.AllowedValues is { Count: > 0 } allowed:
+                    var text = Convert.ToString(item, c) ?? "";
+                    if (!allowed.Contains(text, StringComparer.Ordinal))
+                        throw new ArgumentException($"{where}: '{text}' is not one of {string.Join(", ", allowed)}");
+                    break;
+            }
+        }
     }
 
     /// <summary>The recipe string of an enum member as an option value: its <see cref="OptionNameAttribute"/>, else its
@@ -172,7 +215,9 @@ public static class OptionBinder
             throw new InvalidOperationException($"{where}: Min/Max need a number, an integer or a list of them, not {TypeName(propertyType)}");
 
         var initial = property.GetValue(defaults);
-        var spec = new OptionSpec(attribute.Key, type, attribute.Required || initial is null ? null : specDefault(initial), attribute.Description)
+        // An empty list declares no default: for a list option, absent and empty are the same (Bind keeps the empty list).
+        var noDefault = attribute.Required || initial is null || (elementType is not null && !((IEnumerable)initial).Cast<object>().Any());
+        var spec = new OptionSpec(attribute.Key, type, noDefault ? null : specDefault(initial!), attribute.Description)
         {
             Min = double.IsNaN(attribute.Min) ? null : attribute.Min,
             Max = double.IsNaN(attribute.Max) ? null : attribute.Max,
