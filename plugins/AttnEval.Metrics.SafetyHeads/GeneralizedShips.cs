@@ -1,3 +1,4 @@
+using AttnEval.Plugins.Sdk;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace AttnEval.Metrics.SafetyHeads;
@@ -6,9 +7,9 @@ namespace AttnEval.Metrics.SafetyHeads;
 public enum SingularSubspace
 {
     /// <summary>Left singular vectors (sample space, length n): the reference code's choice (official).</summary>
-    Left,
+    [OptionName("left_singular")] Left,
     /// <summary>Right singular vectors (feature space, length d): non-official alternative.</summary>
-    Right,
+    [OptionName("right_singular")] Right,
 }
 
 /// <summary>
