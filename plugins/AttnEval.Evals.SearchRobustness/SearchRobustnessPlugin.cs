@@ -21,7 +21,7 @@ public sealed class SearchRobustnessPlugin : IAttnEvalPlugin
 /// Factory of <c>search-robustness</c> (recipe kind <c>agent-robustness</c>; specs/head-methods.md §4.2). Its options
 /// mirror the spec's example recipe: agent, corpus, retriever, runs and conditions.
 /// </summary>
-public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
+internal sealed class SearchRobustnessFactory : IAgentEvaluationFactory
 {
     /// <summary>The default conditions: one of each catalogue entry that needs no extra data (Q-PARA needs cached
     /// paraphrases, S-SYN a synonym table, so they are opt-in).</summary>

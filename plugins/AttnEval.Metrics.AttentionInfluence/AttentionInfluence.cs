@@ -18,7 +18,7 @@ public sealed class AttentionInfluencePlugin : IAttnEvalPlugin
 }
 
 /// <summary>Factory of <see cref="AttentionInfluenceScorer"/>; recipe name <c>attention-influence</c> (specs/head-methods.md §3.6).</summary>
-public sealed class AttentionInfluenceFactory : IDataScorerFactory
+internal sealed class AttentionInfluenceFactory : IDataScorerFactory
 {
     /// <inheritdoc />
     public string Name => "attention-influence";
@@ -44,7 +44,7 @@ public sealed class AttentionInfluenceFactory : IDataScorerFactory
 
 /// <summary>Settings of <see cref="AttentionInfluenceScorer"/>, declared once as its recipe options (key, meaning and range
 /// in the attribute, default in the initializer; specs/head-methods.md §3.6).</summary>
-public sealed record AttentionInfluenceOptions
+internal sealed record AttentionInfluenceOptions
 {
     /// <summary>heads.json to read, or null to detect.</summary>
     [Option("heads_file", "a heads.json (Retrieval_Head format) to take the heads from; absent = detect them with synthetic key–value probes (§3.1)", FilePath = true)]
@@ -100,7 +100,7 @@ public sealed record AttentionInfluenceOptions
 /// L = mean token cross-entropy in nats and the reference model = the base model with those heads under
 /// <see cref="UniformAttention"/>. <see cref="Select"/> keeps the top <c>select_percent</c> of each domain.
 /// </summary>
-public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) : IDataScorer
+internal sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) : IDataScorer
 {
     private const string HeadsName = "ai-heads.json", CheckName = "ai-heads-check.json";
     private readonly List<string> _corpusWords = [];

@@ -22,7 +22,7 @@ public sealed class AttentionSinksPlugin : IAttnEvalPlugin
 /// score, averaged over sequences) and the count of non-initial sinks; optionally ACT's calibrated vs uncalibrated
 /// accuracy A/B through <see cref="ReweightColumns"/>. Options are checked by <see cref="Create"/>.
 /// </summary>
-public sealed class AttentionSinksFactory : IHeadAnalysisFactory
+internal sealed class AttentionSinksFactory : IHeadAnalysisFactory
 {
     /// <summary>The recipe name.</summary>
     public const string MetricName = "attention-sinks";

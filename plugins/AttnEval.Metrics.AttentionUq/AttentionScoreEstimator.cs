@@ -17,7 +17,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// No confidence. <c>n = 1</c> with <c>gen_only</c>: 0.</para>
 /// <para>Errors (this sample only): <c>layer</c> outside the model, rows not delivered, a backend without attention capture.</para>
 /// </remarks>
-public sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
+internal sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "attention-score";
@@ -44,7 +44,7 @@ public sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
 /// <summary>The Attention Score estimator of one recipe entry (see <see cref="AttentionScoreEstimatorFactory"/>).</summary>
 /// <param name="layer">l*, or null for ⌊L/2⌋.</param>
 /// <param name="genOnly">Sum over the generation rows <c>P … T−2</c> only.</param>
-public sealed class AttentionScoreEstimator(int? layer, bool genOnly) : ISampleEstimator
+internal sealed class AttentionScoreEstimator(int? layer, bool genOnly) : ISampleEstimator
 {
     private const string Name = AttentionScoreEstimatorFactory.MetricName;
 

@@ -19,7 +19,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <c>Σ w ℓ</c> on the probability scale). <c>n = 1</c>: <c>−ℓ_0</c>.</para>
 /// <para>Errors (this sample only): the eliciting input exceeds the context, rows not delivered, all weights 0.</para>
 /// </remarks>
-public sealed class CslEstimatorFactory : ISampleEstimatorFactory
+internal sealed class CslEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "csl";
@@ -63,7 +63,7 @@ public sealed class CslEstimatorFactory : ISampleEstimatorFactory
 /// <summary>The CSL estimator of one recipe entry (see <see cref="CslEstimatorFactory"/>).</summary>
 /// <param name="template">The eliciting template.</param>
 /// <param name="inputOnly">Put the sample's input in <c>{q}</c> instead of the rendered prompt.</param>
-public sealed class CslEstimator(ElicitingTemplate template, bool inputOnly) : ISampleEstimator
+internal sealed class CslEstimator(ElicitingTemplate template, bool inputOnly) : ISampleEstimator
 {
     private const string Name = CslEstimatorFactory.MetricName;
 

@@ -19,7 +19,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <para>Errors (this sample only; LM-Polygraph returns NaN, which a run cannot record): no keyword token (K = ∅), a
 /// step whose entries all fall below p or whose IDF weights sum to 0, rows not delivered, a backend without top-k.</para>
 /// </remarks>
-public sealed class FocusEstimatorFactory : ISampleEstimatorFactory
+internal sealed class FocusEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "focus";
@@ -67,7 +67,7 @@ public sealed class FocusEstimatorFactory : ISampleEstimatorFactory
 /// <param name="p">p ∈ (0, 1].</param>
 /// <param name="idf">IDF weights.</param>
 /// <param name="allKeywords">Treat every token as a keyword instead of the heuristic.</param>
-public sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool allKeywords) : ISampleEstimator
+internal sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool allKeywords) : ISampleEstimator
 {
     private const string Name = FocusEstimatorFactory.MetricName;
 

@@ -20,7 +20,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <para>Errors (this sample only): no attention rows captured, a configured layer outside the model, a confidence
 /// <c>c = 0</c> (probability underflow: RAUQ would be +∞).</para>
 /// </remarks>
-public sealed class RauqEstimatorFactory : ISampleEstimatorFactory
+internal sealed class RauqEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "rauq";
@@ -58,7 +58,7 @@ public sealed class RauqEstimatorFactory : ISampleEstimatorFactory
 /// <param name="alpha">α ∈ [0, 1].</param>
 /// <param name="useEntropy">Entropy variant.</param>
 /// <param name="layers">Explicit layer set, or null for the default range.</param>
-public sealed class RauqEstimator(double alpha, bool useEntropy, IReadOnlyList<int>? layers) : ISampleEstimator
+internal sealed class RauqEstimator(double alpha, bool useEntropy, IReadOnlyList<int>? layers) : ISampleEstimator
 {
     /// <summary>α.</summary>
     public double Alpha => alpha;

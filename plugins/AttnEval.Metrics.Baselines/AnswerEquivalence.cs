@@ -29,7 +29,7 @@ namespace AttnEval.Metrics.Baselines;
 /// class whose first member is equivalent to it, else opens a new class; class ids are numbered 0, 1, … in order of
 /// first appearance. For the two equality rules this is exactly the partition into equal keys.</para>
 /// </remarks>
-public sealed partial class AnswerEquivalence
+internal sealed partial class AnswerEquivalence
 {
     /// <summary>Recipe values of the <c>equivalence</c> option (declared on its option).</summary>
     public static IReadOnlyList<string> Rules { get; } = OptionBinder.Specs<EquivalenceOptions>().Single(o => o.Key == "equivalence").AllowedValues!;

@@ -20,7 +20,7 @@ namespace AttnEval.Metrics.Baselines;
 /// <para>Jaccard is the default because it is deterministic, free and needs no plugin; on short formulaic answers
 /// (arithmetic) it separates agreeing from disagreeing samples as well as an embedding does.</para>
 /// </remarks>
-public static class SimilarityGraph
+internal static class SimilarityGraph
 {
     /// <summary>Recipe values of the <c>similarity</c> option (declared on its option).</summary>
     public static IReadOnlyList<string> Kinds { get; } = OptionBinder.Specs<GraphOptions>().Single(o => o.Key == "similarity").AllowedValues!;
@@ -136,7 +136,7 @@ public static class SimilarityGraph
 }
 
 /// <summary>Factory of the three graph estimators (<c>eigv</c>, <c>degree</c>, <c>eccentricity</c>) over K ≥ 2 sampled answers; no confidence.</summary>
-public abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
+internal abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<GraphOptions>();
@@ -156,7 +156,7 @@ public abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
 }
 
 /// <summary>EigV (<see cref="SimilarityGraph.EigV"/>) as a recipe metric.</summary>
-public sealed class EigVEstimator : GraphEstimatorFactory
+internal sealed class EigVEstimator : GraphEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "eigv";
@@ -167,7 +167,7 @@ public sealed class EigVEstimator : GraphEstimatorFactory
 }
 
 /// <summary>Degree (<see cref="SimilarityGraph.Degree"/>) as a recipe metric.</summary>
-public sealed class DegreeEstimator : GraphEstimatorFactory
+internal sealed class DegreeEstimator : GraphEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "degree";
@@ -178,7 +178,7 @@ public sealed class DegreeEstimator : GraphEstimatorFactory
 }
 
 /// <summary>Eccentricity (<see cref="SimilarityGraph.Eccentricity"/>) as a recipe metric; option <c>eigv_threshold</c> (default 0.9).</summary>
-public sealed class EccentricityEstimator : GraphEstimatorFactory
+internal sealed class EccentricityEstimator : GraphEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "eccentricity";

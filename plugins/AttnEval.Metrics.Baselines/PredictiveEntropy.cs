@@ -9,7 +9,7 @@ namespace AttnEval.Metrics.Baselines;
 /// <c>generation.samples ≥ 1</c>; Λ_k includes the EOS log-prob unless <c>include_eos: false</c>
 /// (<see cref="SampledAnswers"/>). Test values: TV-6 (1.4) and TV-7 (1.95).
 /// </summary>
-public sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
+internal sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "predictive-entropy";
@@ -42,7 +42,7 @@ public sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
 /// (uq-methods.md §3; LM-Polygraph <c>monte_carlo_normalized_sequence_entropy.py</c>). No confidence. T_k counts the
 /// EOS token unless <c>include_eos: false</c> (<see cref="SampledAnswers"/>). Test values: TV-6 (0.816667), TV-7 (0.695833).
 /// </summary>
-public sealed class LengthNormalizedPredictiveEntropy : SampledAnswerEstimatorFactory
+internal sealed class LengthNormalizedPredictiveEntropy : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "ln-predictive-entropy";

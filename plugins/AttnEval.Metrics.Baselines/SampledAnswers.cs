@@ -17,7 +17,7 @@ namespace AttnEval.Metrics.Baselines;
 /// <para>Log-probabilities are those the backend reports for the sampled tokens: under the unscaled
 /// (temperature-1, unwarped) model distribution, as §0 requires, whatever <c>generation.sample_temperature</c> was.</para>
 /// </remarks>
-public static class SampledAnswers
+internal static class SampledAnswers
 {
     /// <summary>Description of the recipe option <c>include_eos</c> shared by the Λ-based estimators: whether Λ_k and T_k
     /// include the stop token.</summary>
@@ -79,7 +79,7 @@ public static class SampledAnswers
 }
 
 /// <summary>Base of the estimators over sampled answers: options, factory and the <see cref="ISampleEstimator"/> plumbing.</summary>
-public abstract class SampledAnswerEstimatorFactory : ISampleEstimatorFactory
+internal abstract class SampledAnswerEstimatorFactory : ISampleEstimatorFactory
 {
     /// <inheritdoc />
     public abstract string Name { get; }

@@ -37,7 +37,7 @@ namespace AttnEval.Metrics.Baselines;
 /// <para>Cost: no extra model call beyond the K samples the runner draws once for all sample-based estimators; with
 /// <c>equivalence: similarity</c>, up to K·|C|·2 similarity calls per prompt.</para>
 /// </remarks>
-public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
+internal sealed class SemanticEntropy : SampledAnswerEstimatorFactory
 {
     /// <summary>Recipe values of <c>variant</c>.</summary>
     public static IReadOnlyList<string> Variants { get; } = OptionBinder.Specs<SemanticEntropyOptions>().Single(o => o.Key == "variant").AllowedValues!;
@@ -131,7 +131,7 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
 /// Farquhar et al.'s <c>cluster_assignment_entropy</c>); needs no probabilities, so it also works for black-box models. Nats,
 /// in [0, log K]; no confidence. Classes from <see cref="AnswerEquivalence"/>. TV-7 (counts 3/1): 0.562335.
 /// </summary>
-public sealed class DiscreteSemanticEntropy : SampledAnswerEstimatorFactory
+internal sealed class DiscreteSemanticEntropy : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "discrete-semantic-entropy";

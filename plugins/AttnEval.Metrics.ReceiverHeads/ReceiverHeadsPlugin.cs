@@ -21,7 +21,7 @@ public sealed class ReceiverHeadsPlugin : IAttnEvalPlugin
 /// score <c>v_j = nanmean_{i ≥ j+p} M[i, j]</c>, the excess kurtosis of <c>{v_j}</c>; the head score is the kurtosis
 /// averaged over responses, and the <c>top_k</c> heads are the receiver heads. Options are checked by <see cref="Create"/>.
 /// </summary>
-public sealed class ReceiverHeadsFactory : IHeadAnalysisFactory
+internal sealed class ReceiverHeadsFactory : IHeadAnalysisFactory
 {
     /// <summary>The recipe name.</summary>
     public const string MetricName = "receiver-heads";

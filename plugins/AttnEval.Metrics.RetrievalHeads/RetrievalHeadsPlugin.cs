@@ -15,7 +15,7 @@ public sealed class RetrievalHeadsPlugin : IAttnEvalPlugin
 }
 
 /// <summary>Factory of <see cref="RetrievalHeadAnalysis"/>; recipe name <c>retrieval-heads</c>, options mirror specs/head-methods.md §1.5.</summary>
-public sealed class RetrievalHeadsFactory : IHeadAnalysisFactory
+internal sealed class RetrievalHeadsFactory : IHeadAnalysisFactory
 {
     /// <inheritdoc />
     public string Name => "retrieval-heads";

@@ -15,7 +15,7 @@ public sealed class SafetyHeadsPlugin : IAttnEvalPlugin
 }
 
 /// <summary>Factory of <see cref="SafetyHeadAnalysis"/>; recipe name <c>safety-heads</c>, options after specs/head-methods.md §2.7.</summary>
-public sealed class SafetyHeadsFactory : IHeadAnalysisFactory
+internal sealed class SafetyHeadsFactory : IHeadAnalysisFactory
 {
     /// <inheritdoc />
     public string Name => "safety-heads";
@@ -32,7 +32,7 @@ public sealed class SafetyHeadsFactory : IHeadAnalysisFactory
 }
 
 /// <summary>Units of the generalized Ships angle (option <c>units</c>).</summary>
-public enum AngleUnits
+internal enum AngleUnits
 {
     /// <summary>Degrees (official).</summary>
     Degrees,
@@ -42,7 +42,7 @@ public enum AngleUnits
 
 /// <summary>Validated settings of <see cref="SafetyHeadAnalysis"/>, declared once as its recipe options (key, meaning and
 /// range in the attribute, default in the initializer; specs/head-methods.md §2.7).</summary>
-public sealed record SafetyHeadOptions
+internal sealed record SafetyHeadOptions
 {
     /// <summary>Label field, or null (all items flagged).</summary>
     [Option("label_field", "dataset field holding each item's label; unset = every dataset item is a flagged (harmful) instruction")]

@@ -21,7 +21,7 @@ internal sealed record SentenceSarOptions : TokenSarOptions
 }
 
 /// <summary>Options and text handling shared by the three SAR estimators (specs/uq-methods.md §2.1–§2.3).</summary>
-public abstract class SarEstimatorBase : ISampleEstimatorFactory
+internal abstract class SarEstimatorBase : ISampleEstimatorFactory
 {
     /// <summary>Recipe key of t, the sentence-relevance temperature (spec §2.2).</summary>
     public const string TemperatureKey = "temperature";
@@ -119,7 +119,7 @@ public abstract class SarEstimatorBase : ISampleEstimatorFactory
 /// a relevance-weighted geometric-mean token probability. Cost: one similarity per answer token (n + 1 embeddings with a
 /// bi-encoder), no model call.
 /// </summary>
-public sealed class TokenSarEstimator : SarEstimatorBase
+internal sealed class TokenSarEstimator : SarEstimatorBase
 {
     /// <inheritdoc />
     public override string Name => "token-sar";
@@ -143,7 +143,7 @@ public sealed class TokenSarEstimator : SarEstimatorBase
 }
 
 /// <summary>A sentence-level SAR estimator: SentSAR or SAR, which differ only in the generation probability p_j (spec §2.2).</summary>
-public abstract class SentenceLevelSarEstimator : SarEstimatorBase
+internal abstract class SentenceLevelSarEstimator : SarEstimatorBase
 {
     /// <summary>What the estimator needs.</summary>
     protected abstract MetricNeeds Needs { get; }
@@ -175,7 +175,7 @@ public abstract class SentenceLevelSarEstimator : SarEstimatorBase
 /// the mean of <c>−log(p_j + Σ_{k≠j} g(s_j, s_k) p_k / t)</c>. Uncertainty in nats, unbounded below; no confidence.
 /// Cost: K(K−1)/2 similarities, no model call beyond the sampled answers.
 /// </summary>
-public sealed class SentSarEstimator : SentenceLevelSarEstimator
+internal sealed class SentSarEstimator : SentenceLevelSarEstimator
 {
     /// <inheritdoc />
     public override string Name => "sent-sar";
@@ -192,7 +192,7 @@ public sealed class SentSarEstimator : SentenceLevelSarEstimator
 /// SAR (spec §2.2, token + sentence): SentSAR with <c>p_j = exp(−TokenSAR(s_j))</c>. Uncertainty in nats, unbounded
 /// below; no confidence. Cost: Σ_j n_j + K(K−1)/2 similarities, no model call beyond the sampled answers.
 /// </summary>
-public sealed class SarEstimator : SentenceLevelSarEstimator
+internal sealed class SarEstimator : SentenceLevelSarEstimator
 {
     /// <inheritdoc />
     public override string Name => "sar";

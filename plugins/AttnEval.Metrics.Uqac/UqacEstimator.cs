@@ -4,7 +4,7 @@ using AttnEval.Plugins.Sdk;
 namespace AttnEval.Metrics.Uqac;
 
 /// <summary>Which UQAC confidence is reported (spec §1.8 table; §1.13 <c>chain_variant</c>).</summary>
-public enum ChainVariant
+internal enum ChainVariant
 {
     /// <summary>P̃_M, the marginal over the chain and its single-token perturbations (the full method; extra model calls).</summary>
     EnsMarginal,
@@ -33,7 +33,7 @@ public enum ChainVariant
 /// answer only when the generation did not return the top-5 scores and final hidden states (<see cref="UqacEstimator.AnswerOutputs"/>);
 /// none for the single-pass variants.
 /// </remarks>
-public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
+internal sealed class UqacEstimatorFactory : ISampleEstimatorFactory
 {
     /// <inheritdoc />
     public string Name => "uqac";
@@ -50,7 +50,7 @@ public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
 }
 
 /// <summary>Validated UQAC settings; defaults are the recipe options' (<see cref="UqacOptions"/>, the spec's §1.9).</summary>
-public sealed record UqacSettings
+internal sealed record UqacSettings
 {
     /// <summary>K of §1.4.</summary>
     public int TopHeads { get; init; } = UqacOptions.Defaults.TopHeads;
@@ -80,7 +80,7 @@ public sealed record UqacSettings
 
 /// <summary>The UQAC estimator for one recipe entry (see <see cref="UqacEstimatorFactory"/>).</summary>
 /// <param name="settings">Validated settings.</param>
-public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
+internal sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
 {
     /// <summary>The settings.</summary>
     public UqacSettings Settings => settings;
