@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -30,15 +31,11 @@ internal sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
     public MetricKind Kind => MetricKind.SampleEstimator;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("layer", OptionType.Integer, null, "layer l* whose diagonal is read (0-based); unset: ⌊L/2⌋ (uq-attention-methods §2.1)") { Min = 0 },
-        new("gen_only", OptionType.Boolean, false, "sum over the answer positions but the last (P…T−2) from the generation rows instead of all T positions of a teacher-forced pass (uq-attention-methods §2.2)"),
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<AttentionScoreOptions>();
 
     /// <inheritdoc />
     public ISampleEstimator Create(OptionValues options) =>
-        new AttentionScoreEstimator(OptionChecks.Integer(options, MetricName, "layer", 0), OptionChecks.Boolean(options, MetricName, "gen_only", false));
+        new AttentionScoreEstimator(OptionChecks.Integer(options, MetricName, "layer", 0), OptionChecks.Boolean(options, MetricName, "gen_only", AttentionScoreOptions.Defaults.GenOnly));
 }
 
 /// <summary>The Attention Score estimator of one recipe entry (see <see cref="AttentionScoreEstimatorFactory"/>).</summary>

@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -33,7 +34,7 @@ internal abstract class LegacyAttentionEstimatorFactory : ISampleEstimatorFactor
 
     /// <inheritdoc />
     public IReadOnlyList<OptionSpec> Options => Exponential
-        ? [new("coef", OptionType.Number, null, "β of the decay β^(j−k) that replaces attention, > 0 (required; the prototypes ran 0.9 and 0.8; uq-attention-methods §5.1)") { Min = 0, Required = true }]
+        ? OptionBinder.Specs<ExpAttentionOptions>()
         : [];
 
     /// <inheritdoc />
