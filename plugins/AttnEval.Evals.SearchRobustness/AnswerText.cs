@@ -8,7 +8,7 @@ namespace AttnEval.Evals.SearchRobustness;
 /// a/an/the removed, white space collapsed), exact match, token F1 and CoverEM (a normalised gold alias is a substring of
 /// the normalised prediction), and the <c>&lt;answer&gt;…&lt;/answer&gt;</c> parser of §4.2.1.
 /// </summary>
-public static partial class AnswerText
+internal static partial class AnswerText
 {
     /// <summary>Predictions that count as abstaining (after normalisation), besides the empty one.</summary>
     public static IReadOnlySet<string> AbstainAnswers { get; } = new HashSet<string>(StringComparer.Ordinal)

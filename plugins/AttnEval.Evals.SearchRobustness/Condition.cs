@@ -3,7 +3,7 @@ using System.Globalization;
 namespace AttnEval.Evals.SearchRobustness;
 
 /// <summary>Where a perturbation acts (specs/head-methods.md §4.2.2).</summary>
-public enum InjectionPoint
+internal enum InjectionPoint
 {
     /// <summary>No perturbation.</summary>
     None,
@@ -23,7 +23,7 @@ public enum InjectionPoint
 /// <param name="Id">Catalogue id (<c>clean</c>, <c>Q-PARA</c>, <c>Q-TYPO</c>, <c>Q-REDUND</c>, <c>S-DROP</c>, <c>S-SYN</c>,
 /// <c>S-ENT</c>, <c>R-DISTR</c>, <c>R-MISLEAD</c>, <c>R-NOISE</c>, <c>R-DROPGOLD</c>, <c>R-SHUF</c>).</param>
 /// <param name="Parameters">Knob values after defaults, as strings, by key.</param>
-public sealed record Condition(string Id, IReadOnlyDictionary<string, string> Parameters)
+internal sealed record Condition(string Id, IReadOnlyDictionary<string, string> Parameters)
 {
     /// <summary>The reference condition.</summary>
     public static Condition Clean { get; } = new("clean", new Dictionary<string, string>());

@@ -11,11 +11,11 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <param name="Text">Passage text.</param>
 /// <param name="SourceQid">The question whose bundled context it came from, or null for a free-standing corpus.</param>
 /// <param name="IsGold">True for a gold/supporting passage of <paramref name="SourceQid"/>.</param>
-public sealed record CorpusDocument(string DocId, string Title, string Text, string? SourceQid, bool IsGold);
+internal sealed record CorpusDocument(string DocId, string Title, string Text, string? SourceQid, bool IsGold);
 
 /// <summary>Builds corpora: from the passages bundled with each dataset item (lab search set, HotpotQA distractor), or
 /// from a JSONL file of <c>{doc_id, title, text, source_qid?, is_gold?}</c> lines.</summary>
-public static class Corpus
+internal static class Corpus
 {
     /// <summary>
     /// One document per bundled passage of each item: item field <paramref name="passagesField"/> holds a list of strings

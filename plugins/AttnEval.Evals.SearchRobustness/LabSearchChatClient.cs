@@ -19,7 +19,7 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <remarks>Every response carries the generated tokens' natural-log probabilities as a list of doubles under
 /// <see cref="LogProbsKey"/> (on the response and its message), which the AttnEval confidence middleware reads as returned
 /// log-probabilities. Options honoured: MaxOutputTokens, Temperature, TopP, TopK, Seed. Calls are serialised on the model.</remarks>
-public sealed class LabSearchChatClient : IChatClient
+internal sealed class LabSearchChatClient : IChatClient
 {
     /// <summary>The metadata key of the per-token log-probabilities (the key Semantic Kernel's OpenAI connector uses).</summary>
     public const string LogProbsKey = "ContentTokenLogProbabilities";

@@ -10,7 +10,7 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <param name="Score">BM25 score from the index (0 for injected passages).</param>
 /// <param name="IsGold">True for a gold passage of the question.</param>
 /// <param name="Injected">Null for a retrieved passage, else <c>distractor</c>, <c>counterfactual</c> or <c>noise</c>.</param>
-public sealed record ResultPassage(string DocId, string Title, string Text, double Score, bool IsGold, string? Injected = null)
+internal sealed record ResultPassage(string DocId, string Title, string Text, double Score, bool IsGold, string? Injected = null)
 {
     /// <summary>A retrieved passage; it is gold only when it is a gold passage of the episode's own question
     /// <paramref name="qid"/> (a corpus-wide search can return another question's gold passage, which is not).</summary>
@@ -25,7 +25,7 @@ public sealed record ResultPassage(string DocId, string Title, string Text, doub
 /// The perturbation operations of specs/head-methods.md §4.2.2, each a deterministic function of its inputs and a seeded
 /// <see cref="Random"/>. Each returns the perturbed value and appends a one-line description to <c>log</c> when given.
 /// </summary>
-public static partial class Perturbations
+internal static partial class Perturbations
 {
     private static readonly string[] KeyboardRows = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
 

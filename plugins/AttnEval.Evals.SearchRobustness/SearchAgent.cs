@@ -10,7 +10,7 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <param name="OutputTokens">Output tokens over all turns (from the responses' usage; 0 when not reported).</param>
 /// <param name="Confidence">The confidence middleware's <c>attneval.confidence</c> on the final response, or null.</param>
 /// <param name="ConfidenceDetail">Its <c>attneval.method</c>, <c>attneval.source</c>, <c>attneval.gate</c> and <c>attneval.error</c> when present.</param>
-public sealed record AgentOutcome(string FinalText, string? Answer, int Turns, long OutputTokens, double? Confidence,
+internal sealed record AgentOutcome(string FinalText, string? Answer, int Turns, long OutputTokens, double? Confidence,
     IReadOnlyDictionary<string, string> ConfidenceDetail);
 
 /// <summary>
@@ -20,7 +20,7 @@ public sealed record AgentOutcome(string FinalText, string? Answer, int Turns, l
 /// response without a call ends the episode. The loop is run here (not by a function-invoking middleware) so that every
 /// call and result is logged and the budget is enforced.
 /// </summary>
-public static class SearchAgent
+internal static class SearchAgent
 {
     /// <summary>The default instruction for chat models (the lab client does not show system messages).</summary>
     public const string DefaultSystemPrompt =

@@ -16,7 +16,7 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <param name="Document">The passage.</param>
 /// <param name="Score">Its BM25 score (0 for a padding passage that matched no query term).</param>
 /// <param name="Rank">1-based rank in the list.</param>
-public sealed record SearchHit(CorpusDocument Document, double Score, int Rank);
+internal sealed record SearchHit(CorpusDocument Document, double Score, int Rank);
 
 /// <summary>
 /// An in-memory Lucene.Net index with BM25 ranking (specs/head-methods.md §4.2.1): analyzer = a pattern char filter that
@@ -30,7 +30,7 @@ public sealed record SearchHit(CorpusDocument Document, double Score, int Rank);
 /// terms). Equal scores are ordered by <see cref="CorpusDocument.DocId"/> (documents are indexed in ordinal id order and
 /// Lucene breaks ties by index order).
 /// </summary>
-public sealed class SearchIndex : IDisposable
+internal sealed class SearchIndex : IDisposable
 {
     private const LuceneVersion Version = LuceneVersion.LUCENE_48;
     private readonly RAMDirectory _directory = new();

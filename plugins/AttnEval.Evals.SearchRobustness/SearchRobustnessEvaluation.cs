@@ -8,7 +8,7 @@ using OpenAI;
 namespace AttnEval.Evals.SearchRobustness;
 
 /// <summary>Settings of <see cref="SearchRobustnessEvaluation"/> (the recipe options of <c>search-robustness</c>).</summary>
-public sealed record SearchRobustnessSettings
+internal sealed record SearchRobustnessSettings
 {
     /// <summary>Conditions in report order; <c>clean</c> is always first.</summary>
     public IReadOnlyList<Condition> Conditions { get; init; } = [Condition.Clean];
@@ -54,7 +54,7 @@ public sealed record SearchRobustnessSettings
 /// drift against the clean episode of the same item and run). Episodes are deterministic functions of the recipe and the
 /// seeds. The host computes the paired statistics from the records.
 /// </summary>
-public sealed class SearchRobustnessEvaluation(SearchRobustnessSettings settings) : IAgentEvaluation
+internal sealed class SearchRobustnessEvaluation(SearchRobustnessSettings settings) : IAgentEvaluation
 {
     /// <summary>The built-in S-SYN table: a few common question words and their synonyms.</summary>
     public static IReadOnlyDictionary<string, string[]> BuiltInSynonyms { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)

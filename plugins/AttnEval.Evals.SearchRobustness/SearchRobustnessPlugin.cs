@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AttnEval.Evals.SearchRobustness;
@@ -20,7 +21,7 @@ public sealed class SearchRobustnessPlugin : IAttnEvalPlugin
 /// Factory of <c>search-robustness</c> (recipe kind <c>agent-robustness</c>; specs/head-methods.md §4.2). Its options
 /// mirror the spec's example recipe: agent, corpus, retriever, runs and conditions.
 /// </summary>
-public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
+internal sealed class SearchRobustnessFactory : IAgentEvaluationFactory
 {
     /// <summary>The default conditions: one of each catalogue entry that needs no extra data (Q-PARA needs cached
     /// paraphrases, S-SYN a synonym table, so they are opt-in).</summary>
@@ -38,36 +39,15 @@ public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
     public MetricKind Kind => MetricKind.AgentEvaluation;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("conditions", OptionType.StringList, DefaultConditions.ToList(), "conditions as \"ID key=value ...\" (§4.2.2 catalogue); clean is always run first"),
-        new("agent", OptionType.String, "local", "local: the recipe's model in the lab text tool format; openai: an OpenAI-compatible endpoint") { AllowedValues = ["local", "openai"] },
-        new("endpoint", OptionType.String, null, "endpoint URL for agent: openai (e.g. http://localhost:8000/v1)"),
-        new("model_id", OptionType.String, null, "model name sent to the endpoint (agent: openai)"),
-        new("api_key_env", OptionType.String, "OPENAI_API_KEY", "environment variable holding the endpoint's API key"),
-        new("system_prompt", OptionType.String, SearchAgent.DefaultSystemPrompt, "system message for chat agents; empty for none (the local lab client ignores it)"),
-        new("corpus", OptionType.FilePath, "dataset", "dataset: index the passages bundled with the items (§4.2.1 option 1); else a JSONL corpus path {doc_id, title, text, source_qid?, is_gold?}") { AllowedValues = ["dataset"] },
-        new("passages_field", OptionType.String, "passages", "item field with the bundled passages (strings or {title, text} maps)"),
-        new("gold_rank_field", OptionType.String, "gold_rank", "item field with the 1-based rank of the gold passage; absent: gold = passages containing the answer"),
-        new("aliases_field", OptionType.String, null, "item field with extra gold aliases (string or list)"),
-        new("scope", OptionType.String, "corpus", "question: search only the item's bundled passages (distractor setting); corpus: the whole index") { AllowedValues = ["question", "corpus"] },
-        new("pad_results", OptionType.Boolean, false, "with scope question: fill short result lists with the item's unmatched passages (score 0)"),
-        new("top_k", OptionType.Integer, 3L, "passages per search (Search-R1 convention 3)") { Min = 1, Max = 50 },
-        new("k1", OptionType.Number, 1.2, "BM25 k1 (Lucene default 1.2; Anserini 0.9)") { Min = 0.001, Max = 10 },
-        new("b", OptionType.Number, 0.75, "BM25 b (Lucene default 0.75; Anserini 0.4)") { Min = 0, Max = 1 },
-        new("max_searches", OptionType.Integer, 4L, "search budget per episode (§4.2.1)") { Min = 1, Max = 20 },
-        new("runs", OptionType.Integer, 1L, "runs per (item, condition); ≥ 2 with temperature > 0 gives RandomRight and Pass@2") { Min = 1, Max = 10 },
-        new("correct", OptionType.String, "em", "what counts as correct: em, cover_em, or f1 (F1 ≥ 0.5)") { AllowedValues = ["em", "cover_em", "f1"] },
-        new("synonyms", OptionType.FilePath, null, "JSON file {word: [synonyms]} for S-SYN; the built-in table when unset"),
-        new("dataset_label", OptionType.String, "dataset", "label written as each episode's dataset"),
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<SearchRobustnessOptions>();
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">A malformed condition, agent openai without endpoint/model_id, or an unreadable synonym table.</exception>
     public IAgentEvaluation Create(OptionValues options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var texts = options.Has("conditions") ? options.GetStringList("conditions") : DefaultConditions;
+        var o = OptionBinder.Bind<SearchRobustnessOptions>(options);
+        var texts = o.Conditions;
         var conditions = new List<Condition> { Condition.Clean };
         for (int i = 0; i < texts.Count; i++)
         {
@@ -75,31 +55,29 @@ public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
             if (conditions.Any(x => x.Name == c.Name)) continue;
             conditions.Add(c);
         }
-        var agent = options.GetString("agent", "local");
-        if (agent == "openai" && (!options.Has("endpoint") || !options.Has("model_id")))
+        if (o.Agent == "openai" && (o.Endpoint is null || o.ModelId is null))
             throw new ArgumentException("metrics.search-robustness: agent openai needs endpoint and model_id");
-        if (options.Has("endpoint") && !Uri.TryCreate(options.GetString("endpoint"), UriKind.Absolute, out _))
-            throw new ArgumentException($"metrics.search-robustness.endpoint: '{options.GetString("endpoint")}' is not an absolute URL");
-        var scope = options.GetString("scope", "corpus");
+        if (o.Endpoint is not null && !Uri.TryCreate(o.Endpoint, UriKind.Absolute, out _))
+            throw new ArgumentException($"metrics.search-robustness.endpoint: '{o.Endpoint}' is not an absolute URL");
         return new SearchRobustnessEvaluation(new SearchRobustnessSettings
         {
             Conditions = conditions,
-            Agent = agent,
-            Endpoint = options.Has("endpoint") ? options.GetString("endpoint") : null,
-            ModelId = options.Has("model_id") ? options.GetString("model_id") : null,
-            ApiKeyEnv = options.GetString("api_key_env", "OPENAI_API_KEY"),
-            SystemPrompt = options.GetString("system_prompt", SearchAgent.DefaultSystemPrompt),
-            Corpus = options.GetString("corpus", "dataset"),
-            PassagesField = options.GetString("passages_field", "passages"),
-            GoldRankField = options.GetString("gold_rank_field", "gold_rank"),
-            AliasesField = options.Has("aliases_field") ? options.GetString("aliases_field") : null,
-            Search = new SearchSettings(options.GetInt("top_k", 3), options.GetInt("max_searches", 4), scope == "question", options.GetBool("pad_results", false)),
-            K1 = options.GetDouble("k1", 1.2),
-            B = options.GetDouble("b", 0.75),
-            Runs = options.GetInt("runs", 1),
-            Correct = options.GetString("correct", "em"),
-            Synonyms = options.Has("synonyms") ? ReadSynonyms(options.GetString("synonyms")) : null,
-            DatasetLabel = options.GetString("dataset_label", "dataset"),
+            Agent = o.Agent,
+            Endpoint = o.Endpoint,
+            ModelId = o.ModelId,
+            ApiKeyEnv = o.ApiKeyEnv,
+            SystemPrompt = o.SystemPrompt,
+            Corpus = o.Corpus,
+            PassagesField = o.PassagesField,
+            GoldRankField = o.GoldRankField,
+            AliasesField = o.AliasesField,
+            Search = new SearchSettings(o.TopK, o.MaxSearches, o.Scope == "question", o.PadResults),
+            K1 = o.K1,
+            B = o.B,
+            Runs = o.Runs,
+            Correct = o.Correct,
+            Synonyms = o.Synonyms is { } synonyms ? ReadSynonyms(synonyms) : null,
+            DatasetLabel = o.DatasetLabel,
         });
     }
 
@@ -118,4 +96,50 @@ public sealed class SearchRobustnessFactory : IAgentEvaluationFactory
             throw new ArgumentException($"metrics.search-robustness.synonyms: {path}: expected a readable JSON object {{\"word\": [\"synonym\", ...]}} ({e.Message})", e);
         }
     }
+}
+
+/// <summary>The <c>search-robustness</c> recipe options, declared once (key, meaning and range in the attribute, default in
+/// the initializer; specs/head-methods.md §4.2).</summary>
+internal sealed record SearchRobustnessOptions
+{
+    [Option("conditions", "conditions as \"ID key=value ...\" (§4.2.2 catalogue); clean is always run first")]
+    public IReadOnlyList<string> Conditions { get; init; } = [.. SearchRobustnessFactory.DefaultConditions];
+    [Option("agent", "local: the recipe's model in the lab text tool format; openai: an OpenAI-compatible endpoint", Allowed = ["local", "openai"])]
+    public string Agent { get; init; } = "local";
+    [Option("endpoint", "endpoint URL for agent: openai (e.g. http://localhost:8000/v1)")]
+    public string? Endpoint { get; init; }
+    [Option("model_id", "model name sent to the endpoint (agent: openai)")]
+    public string? ModelId { get; init; }
+    [Option("api_key_env", "environment variable holding the endpoint's API key")]
+    public string ApiKeyEnv { get; init; } = "OPENAI_API_KEY";
+    [Option("system_prompt", "system message for chat agents; empty for none (the local lab client ignores it)")]
+    public string SystemPrompt { get; init; } = SearchAgent.DefaultSystemPrompt;
+    [Option("corpus", "dataset: index the passages bundled with the items (§4.2.1 option 1); else a JSONL corpus path {doc_id, title, text, source_qid?, is_gold?}", FilePath = true, Allowed = ["dataset"])]
+    public string Corpus { get; init; } = "dataset";
+    [Option("passages_field", "item field with the bundled passages (strings or {title, text} maps)")]
+    public string PassagesField { get; init; } = "passages";
+    [Option("gold_rank_field", "item field with the 1-based rank of the gold passage; absent: gold = passages containing the answer")]
+    public string GoldRankField { get; init; } = "gold_rank";
+    [Option("aliases_field", "item field with extra gold aliases (string or list)")]
+    public string? AliasesField { get; init; }
+    [Option("scope", "question: search only the item's bundled passages (distractor setting); corpus: the whole index", Allowed = ["question", "corpus"])]
+    public string Scope { get; init; } = "corpus";
+    [Option("pad_results", "with scope question: fill short result lists with the item's unmatched passages (score 0)")]
+    public bool PadResults { get; init; }
+    [Option("top_k", "passages per search (Search-R1 convention 3)", Min = 1, Max = 50)]
+    public int TopK { get; init; } = 3;
+    [Option("k1", "BM25 k1 (Lucene default 1.2; Anserini 0.9)", Min = 0.001, Max = 10)]
+    public double K1 { get; init; } = 1.2;
+    [Option("b", "BM25 b (Lucene default 0.75; Anserini 0.4)", Min = 0, Max = 1)]
+    public double B { get; init; } = 0.75;
+    [Option("max_searches", "search budget per episode (§4.2.1)", Min = 1, Max = 20)]
+    public int MaxSearches { get; init; } = 4;
+    [Option("runs", "runs per (item, condition); ≥ 2 with temperature > 0 gives RandomRight and Pass@2", Min = 1, Max = 10)]
+    public int Runs { get; init; } = 1;
+    [Option("correct", "what counts as correct: em, cover_em, or f1 (F1 ≥ 0.5)", Allowed = ["em", "cover_em", "f1"])]
+    public string Correct { get; init; } = "em";
+    [Option("synonyms", "JSON file {word: [synonyms]} for S-SYN; the built-in table when unset", FilePath = true)]
+    public string? Synonyms { get; init; }
+    [Option("dataset_label", "label written as each episode's dataset")]
+    public string DatasetLabel { get; init; } = "dataset";
 }

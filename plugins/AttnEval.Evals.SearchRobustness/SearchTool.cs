@@ -10,7 +10,7 @@ namespace AttnEval.Evals.SearchRobustness;
 /// <param name="Text">Passage text.</param>
 /// <param name="Score">BM25 score (0 for injected passages).</param>
 /// <param name="Rank">1-based rank.</param>
-public sealed record ToolPassage(
+internal sealed record ToolPassage(
     [property: JsonPropertyName("doc_id")] string DocId,
     [property: JsonPropertyName("title")] string Title,
     [property: JsonPropertyName("text")] string Text,
@@ -22,21 +22,21 @@ public sealed record ToolPassage(
 /// <param name="QueryExecuted">The query the index ran (after a query perturbation).</param>
 /// <param name="Results">The passages returned, in rank order.</param>
 /// <param name="Refused">True when the call was over the search budget and nothing was searched.</param>
-public sealed record SearchCall(string QueryIssued, string QueryExecuted, IReadOnlyList<ResultPassage> Results, bool Refused = false);
+internal sealed record SearchCall(string QueryIssued, string QueryExecuted, IReadOnlyList<ResultPassage> Results, bool Refused = false);
 
 /// <summary>Settings of the search environment (§4.2.1).</summary>
 /// <param name="TopK">Passages per call, ≥ 1 (Search-R1 convention: 3).</param>
 /// <param name="MaxSearches">Search budget per episode, ≥ 1 (default 4); calls beyond it return a refusal message.</param>
 /// <param name="ScopeToQuestion">Search only the passages bundled with the episode's question (the distractor setting).</param>
 /// <param name="Pad">With <paramref name="ScopeToQuestion"/>: fill a short list with the question's unmatched passages.</param>
-public sealed record SearchSettings(int TopK = 3, int MaxSearches = 4, bool ScopeToQuestion = false, bool Pad = false);
+internal sealed record SearchSettings(int TopK = 3, int MaxSearches = 4, bool ScopeToQuestion = false, bool Pad = false);
 
 /// <summary>
 /// The <c>search</c> tool of one episode, exposed as a Microsoft.Extensions.AI <see cref="AIFunction"/>
 /// (<c>search(query: string) → [{doc_id, title, text, score, rank}]</c>): it applies the episode's query perturbation to
 /// the agent's query, searches the BM25 index, applies the result perturbation, and logs every call.
 /// </summary>
-public sealed class SearchSession
+internal sealed class SearchSession
 {
     private readonly SearchIndex _index;
     private readonly SearchSettings _settings;

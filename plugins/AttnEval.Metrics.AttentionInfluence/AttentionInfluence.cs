@@ -18,7 +18,7 @@ public sealed class AttentionInfluencePlugin : IAttnEvalPlugin
 }
 
 /// <summary>Factory of <see cref="AttentionInfluenceScorer"/>; recipe name <c>attention-influence</c> (specs/head-methods.md §3.6).</summary>
-public sealed class AttentionInfluenceFactory : IDataScorerFactory
+internal sealed class AttentionInfluenceFactory : IDataScorerFactory
 {
     /// <inheritdoc />
     public string Name => "attention-influence";
@@ -28,68 +28,65 @@ public sealed class AttentionInfluenceFactory : IDataScorerFactory
     public MetricKind Kind => MetricKind.DataScorer;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("heads_file", OptionType.FilePath, null, "a heads.json (Retrieval_Head format) to take the heads from; absent = detect them with synthetic key–value probes (§3.1)"),
-        new("top_percent", OptionType.Number, 5, "share of all heads masked, % (paper: top 5 %)") { Min = 0, Max = 100 },
-        new("probes", OptionType.Integer, 100, "synthetic key–value probes for detection (paper: 800)") { Min = 1 },
-        new("probe_pairs", OptionType.Integer, 12, "key–value pairs per probe (paper: as many as fit 4096 tokens; community code 30–60)") { Min = 4 },
-        new("key_length", OptionType.Integer, 32, "characters of each random alphanumeric key (paper: 32)") { Min = 2 },
-        new("value_words", OptionType.Integer, 6, "words of each value, taken from the corpus documents (paper: sentences ≤ 30 tokens)") { Min = 1 },
-        new("uniform_mode", OptionType.String, "causal", "causal 1/(i+1) (recommended reading of App. C); the only mode the contract offers") { AllowedValues = ["causal"] },
-        new("chunk_tokens", OptionType.Integer, 4096, "tokens per scored chunk (capped at the model context); losses are token-weighted over chunks") { Min = 2 },
-        new("group_field", OptionType.String, "domain", "document field naming its domain; scores are compared only within a domain"),
-        new("select_percent", OptionType.Number, 20, "top share of each domain selected, % (paper: 20 %)") { Min = 0, Max = 100 },
-        new("ablation_draws", OptionType.Integer, 5, "random head sets for the mirror-effect check on the probes and the corpus check") { Min = 0 },
-        new("ablation_exclude", OptionType.StringList, null, "heads never drawn at random (\"l-h\"), e.g. a head whose ablation breaks every token"),
-        new("check_documents", OptionType.Integer, 64, "corpus check: the first N scored documents re-scored with K random heads masked instead of the named ones (0 = off)") { Min = 0 },
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<AttentionInfluenceOptions>();
 
     /// <inheritdoc />
-    public IDataScorer Create(OptionValues o) => new AttentionInfluenceScorer(new AttentionInfluenceOptions
+    /// <exception cref="ArgumentException">A head name in <c>ablation_exclude</c> that is not <c>"l-h"</c>.</exception>
+    public IDataScorer Create(OptionValues o)
     {
-        HeadsFile = o.Has("heads_file") ? o.GetString("heads_file") : null,
-        TopPercent = o.GetDouble("top_percent", 5),
-        Probes = o.GetInt("probes", 100),
-        ProbePairs = o.GetInt("probe_pairs", 12),
-        KeyLength = o.GetInt("key_length", 32),
-        ValueWords = o.GetInt("value_words", 6),
-        ChunkTokens = o.GetInt("chunk_tokens", 4096),
-        GroupField = o.GetString("group_field", "domain"),
-        SelectPercent = o.GetDouble("select_percent", 20),
-        AblationDraws = o.GetInt("ablation_draws", 5),
-        AblationExclude = AblationCheck.ParseHeads(o.GetStringList("ablation_exclude"), "metrics.attention-influence.ablation_exclude"),
-        CheckDocuments = o.GetInt("check_documents", 64),
-    });
+        var options = OptionBinder.Bind<AttentionInfluenceOptions>(o);
+        return new AttentionInfluenceScorer(options with
+        {
+            AblationExclude = AblationCheck.ParseHeads(options.AblationExcludeNames, "metrics.attention-influence.ablation_exclude"),
+        });
+    }
 }
 
-/// <summary>Settings of <see cref="AttentionInfluenceScorer"/> (meanings in <see cref="AttentionInfluenceFactory.Options"/>).</summary>
-public sealed record AttentionInfluenceOptions
+/// <summary>Settings of <see cref="AttentionInfluenceScorer"/>, declared once as its recipe options (key, meaning and range
+/// in the attribute, default in the initializer; specs/head-methods.md §3.6).</summary>
+internal sealed record AttentionInfluenceOptions
 {
     /// <summary>heads.json to read, or null to detect.</summary>
+    [Option("heads_file", "a heads.json (Retrieval_Head format) to take the heads from; absent = detect them with synthetic key–value probes (§3.1)", FilePath = true)]
     public string? HeadsFile { get; init; }
     /// <summary>% of heads masked.</summary>
+    [Option("top_percent", "share of all heads masked, % (paper: top 5 %)", Min = 0, Max = 100)]
     public double TopPercent { get; init; } = 5;
     /// <summary>Detection probes.</summary>
+    [Option("probes", "synthetic key–value probes for detection (paper: 800)", Min = 1)]
     public int Probes { get; init; } = 100;
     /// <summary>Pairs per probe.</summary>
+    [Option("probe_pairs", "key–value pairs per probe (paper: as many as fit 4096 tokens; community code 30–60)", Min = 4)]
     public int ProbePairs { get; init; } = 12;
     /// <summary>Key length.</summary>
+    [Option("key_length", "characters of each random alphanumeric key (paper: 32)", Min = 2)]
     public int KeyLength { get; init; } = 32;
     /// <summary>Words per value.</summary>
+    [Option("value_words", "words of each value, taken from the corpus documents (paper: sentences ≤ 30 tokens)", Min = 1)]
     public int ValueWords { get; init; } = 6;
+    /// <summary>Uniform-attention mode (only <c>causal</c>).</summary>
+    [Option("uniform_mode", "causal 1/(i+1) (recommended reading of App. C); the only mode the contract offers", Allowed = ["causal"])]
+    public string UniformMode { get; init; } = "causal";
     /// <summary>Chunk size in tokens.</summary>
+    [Option("chunk_tokens", "tokens per scored chunk (capped at the model context); losses are token-weighted over chunks", Min = 2)]
     public int ChunkTokens { get; init; } = 4096;
     /// <summary>Domain field.</summary>
+    [Option("group_field", "document field naming its domain; scores are compared only within a domain")]
     public string GroupField { get; init; } = "domain";
     /// <summary>% selected per domain.</summary>
+    [Option("select_percent", "top share of each domain selected, % (paper: 20 %)", Min = 0, Max = 100)]
     public double SelectPercent { get; init; } = 20;
     /// <summary>Random draws of the mirror-effect check.</summary>
+    [Option("ablation_draws", "random head sets for the mirror-effect check on the probes and the corpus check", Min = 0)]
     public int AblationDraws { get; init; } = 5;
+    /// <summary>The <c>ablation_exclude</c> option as written (<c>"l-h"</c>); parsed into <see cref="AblationExclude"/>.</summary>
+    [Option("ablation_exclude", "heads never drawn at random (\"l-h\"), e.g. a head whose ablation breaks every token")]
+    public IReadOnlyList<string> AblationExcludeNames { get; init; } = [];
+    /// <summary>Documents kept for the corpus check (0 = off).</summary>
+    [Option("check_documents", "corpus check: the first N scored documents re-scored with K random heads masked instead of the named ones (0 = off)", Min = 0)]
+    public int CheckDocuments { get; init; } = 64;
     /// <summary>Heads never drawn at random.</summary>
     public IReadOnlyList<HeadId> AblationExclude { get; init; } = [];
-    /// <summary>Documents kept for the corpus check (0 = off).</summary>
-    public int CheckDocuments { get; init; } = 64;
     /// <summary>Seed of probes and draws.</summary>
     public long Seed { get; init; } = 7;
 }
@@ -103,7 +100,7 @@ public sealed record AttentionInfluenceOptions
 /// L = mean token cross-entropy in nats and the reference model = the base model with those heads under
 /// <see cref="UniformAttention"/>. <see cref="Select"/> keeps the top <c>select_percent</c> of each domain.
 /// </summary>
-public sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) : IDataScorer
+internal sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options) : IDataScorer
 {
     private const string HeadsName = "ai-heads.json", CheckName = "ai-heads-check.json";
     private readonly List<string> _corpusWords = [];

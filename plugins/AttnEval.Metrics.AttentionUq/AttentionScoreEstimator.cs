@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -17,7 +18,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// No confidence. <c>n = 1</c> with <c>gen_only</c>: 0.</para>
 /// <para>Errors (this sample only): <c>layer</c> outside the model, rows not delivered, a backend without attention capture.</para>
 /// </remarks>
-public sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
+internal sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "attention-score";
@@ -30,21 +31,17 @@ public sealed class AttentionScoreEstimatorFactory : ISampleEstimatorFactory
     public MetricKind Kind => MetricKind.SampleEstimator;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("layer", OptionType.Integer, null, "layer l* whose diagonal is read (0-based); unset: ⌊L/2⌋ (uq-attention-methods §2.1)") { Min = 0 },
-        new("gen_only", OptionType.Boolean, false, "sum over the answer positions but the last (P…T−2) from the generation rows instead of all T positions of a teacher-forced pass (uq-attention-methods §2.2)"),
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<AttentionScoreOptions>();
 
     /// <inheritdoc />
     public ISampleEstimator Create(OptionValues options) =>
-        new AttentionScoreEstimator(OptionChecks.Integer(options, MetricName, "layer", 0), OptionChecks.Boolean(options, MetricName, "gen_only", false));
+        new AttentionScoreEstimator(OptionChecks.Integer(options, MetricName, "layer", 0), OptionChecks.Boolean(options, MetricName, "gen_only", AttentionScoreOptions.Defaults.GenOnly));
 }
 
 /// <summary>The Attention Score estimator of one recipe entry (see <see cref="AttentionScoreEstimatorFactory"/>).</summary>
 /// <param name="layer">l*, or null for ⌊L/2⌋.</param>
 /// <param name="genOnly">Sum over the generation rows <c>P … T−2</c> only.</param>
-public sealed class AttentionScoreEstimator(int? layer, bool genOnly) : ISampleEstimator
+internal sealed class AttentionScoreEstimator(int? layer, bool genOnly) : ISampleEstimator
 {
     private const string Name = AttentionScoreEstimatorFactory.MetricName;
 

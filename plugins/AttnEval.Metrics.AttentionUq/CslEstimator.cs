@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -19,7 +20,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <c>Σ w ℓ</c> on the probability scale). <c>n = 1</c>: <c>−ℓ_0</c>.</para>
 /// <para>Errors (this sample only): the eliciting input exceeds the context, rows not delivered, all weights 0.</para>
 /// </remarks>
-public sealed class CslEstimatorFactory : ISampleEstimatorFactory
+internal sealed class CslEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "csl";
@@ -32,12 +33,7 @@ public sealed class CslEstimatorFactory : ISampleEstimatorFactory
     public MetricKind Kind => MetricKind.SampleEstimator;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("template_file", OptionType.FilePath, null, "eliciting template (UTF-8, byte-exact, one {q}); unset: AttnEval's own short template. LM-Polygraph's template gives its numbers (uq-attention-methods §3.1)"),
-        new("question", OptionType.String, "prompt", "text put in {q}: the rendered prompt (LM-Polygraph passes its formatted input text) or the sample's input field alone (use it with chat-format prompts)")
-            { AllowedValues = ["prompt", "input"] },
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<CslOptions>();
 
     /// <inheritdoc />
     public ISampleEstimator Create(OptionValues options)
@@ -55,7 +51,7 @@ public sealed class CslEstimatorFactory : ISampleEstimatorFactory
             try { template = ElicitingTemplate.FromBytes(bytes); }
             catch (InvalidDataException e) { throw OptionChecks.Bad(MetricName, "template_file", $"{path}: {e.Message}"); }
         }
-        var question = OptionChecks.Choice(options, MetricName, "question", "prompt", "prompt", "input");
+        var question = OptionChecks.Choice(options, MetricName, Options.Single(o => o.Key == "question"));
         return new CslEstimator(template, question == "input");
     }
 }
@@ -63,7 +59,7 @@ public sealed class CslEstimatorFactory : ISampleEstimatorFactory
 /// <summary>The CSL estimator of one recipe entry (see <see cref="CslEstimatorFactory"/>).</summary>
 /// <param name="template">The eliciting template.</param>
 /// <param name="inputOnly">Put the sample's input in <c>{q}</c> instead of the rendered prompt.</param>
-public sealed class CslEstimator(ElicitingTemplate template, bool inputOnly) : ISampleEstimator
+internal sealed class CslEstimator(ElicitingTemplate template, bool inputOnly) : ISampleEstimator
 {
     private const string Name = CslEstimatorFactory.MetricName;
 

@@ -13,7 +13,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// can supply LM-Polygraph's template in a file (<c>template_file</c>) for parity; <see cref="Kind"/> then says
 /// <c>lm-polygraph</c> when the file's bytes hash to <see cref="LmPolygraphSha256"/>.
 /// </remarks>
-public sealed class ElicitingTemplate
+internal sealed class ElicitingTemplate
 {
     /// <summary>The placeholder replaced by the question text.</summary>
     public const string Placeholder = "{q}";

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -19,7 +20,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <para>Errors (this sample only; LM-Polygraph returns NaN, which a run cannot record): no keyword token (K = ∅), a
 /// step whose entries all fall below p or whose IDF weights sum to 0, rows not delivered, a backend without top-k.</para>
 /// </remarks>
-public sealed class FocusEstimatorFactory : ISampleEstimatorFactory
+internal sealed class FocusEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "focus";
@@ -32,20 +33,13 @@ public sealed class FocusEstimatorFactory : ISampleEstimatorFactory
     public MetricKind Kind => MetricKind.SampleEstimator;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("gamma", OptionType.Number, 0.9, "γ, the share of the attention-weighted earlier penalties a keyword inherits (uq-attention-methods §4.1)") { Min = 0 },
-        new("p", OptionType.Number, 0.01, "distribution entries below p are dropped before reweighting (uq-attention-methods §4.2); the teacher-forced pass reads the top ⌈1/p⌉") { Min = 1e-9, Max = 1 },
-        new("idf_file", OptionType.FilePath, null, "token IDF table, lines '<token id> <idf>' plus an optional 'default <idf>'; unset: every idf 1 (uq-attention-methods §4.4; README)"),
-        new("keywords", OptionType.String, "heuristic", "keyword mask K: heuristic (content words; spaCy replacement, README) or all (every token)")
-            { AllowedValues = ["heuristic", "all"] },
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<FocusOptions>();
 
     /// <inheritdoc />
     public ISampleEstimator Create(OptionValues options)
     {
-        double gamma = OptionChecks.Number(options, MetricName, "gamma", 0.9, 0, double.PositiveInfinity);
-        double p = OptionChecks.Number(options, MetricName, "p", 0.01, 0, 1, minExclusive: true);
+        double gamma = OptionChecks.Number(options, MetricName, "gamma", FocusOptions.Defaults.Gamma, 0, double.PositiveInfinity);
+        double p = OptionChecks.Number(options, MetricName, "p", FocusOptions.Defaults.P, 0, 1, minExclusive: true);
         var idf = IdfTable.Uniform;
         if (options.Has("idf_file"))
         {
@@ -57,7 +51,7 @@ public sealed class FocusEstimatorFactory : ISampleEstimatorFactory
                 throw OptionChecks.Bad(MetricName, "idf_file", $"cannot read {path}: {e.Message}");
             }
         }
-        bool all = OptionChecks.Choice(options, MetricName, "keywords", "heuristic", "heuristic", "all") == "all";
+        bool all = OptionChecks.Choice(options, MetricName, Options.Single(o => o.Key == "keywords")) == "all";
         return new FocusEstimator(gamma, p, idf, all);
     }
 }
@@ -67,7 +61,7 @@ public sealed class FocusEstimatorFactory : ISampleEstimatorFactory
 /// <param name="p">p ∈ (0, 1].</param>
 /// <param name="idf">IDF weights.</param>
 /// <param name="allKeywords">Treat every token as a keyword instead of the heuristic.</param>
-public sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool allKeywords) : ISampleEstimator
+internal sealed class FocusEstimator(double gamma, double p, IdfTable idf, bool allKeywords) : ISampleEstimator
 {
     private const string Name = FocusEstimatorFactory.MetricName;
 

@@ -4,14 +4,14 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <param name="Score">Focus = mean of <c>f_i</c> over the keyword tokens.</param>
 /// <param name="Hallucination">hc_i, the per-token hallucination score.</param>
 /// <param name="Penalised">f_i after the attention-propagated penalty.</param>
-public sealed record FocusResult(double Score, IReadOnlyList<double> Hallucination, IReadOnlyList<double> Penalised);
+internal sealed record FocusResult(double Score, IReadOnlyList<double> Hallucination, IReadOnlyList<double> Penalised);
 
 /// <summary>
 /// The Focus computation (Zhang et al., "Enhancing uncertainty-based hallucination detection with stronger focus", EMNLP
 /// 2023, arXiv 2311.13230) in LM-Polygraph's form (<c>estimators/focus.py</c> at <c>efea882d</c>),
 /// specs/uq-attention-methods.md §4.2.
 /// </summary>
-public static class FocusMath
+internal static class FocusMath
 {
     /// <summary>The epsilon inside the NLL term, <c>−ln(π̂(y) + 1e−5)</c>.</summary>
     public const double NllEpsilon = 1e-5;

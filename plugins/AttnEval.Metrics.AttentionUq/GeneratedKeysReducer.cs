@@ -3,7 +3,7 @@ using AttnEval.Abstractions;
 namespace AttnEval.Metrics.AttentionUq;
 
 /// <summary>How <see cref="GeneratedKeysReducer"/> combines the rows of all layers and heads.</summary>
-public enum HeadCombination
+internal enum HeadCombination
 {
     /// <summary>Element-wise maximum over every (layer, head): Focus's <c>M[i, k] = max_{l,h} G^{l,h}[i, k]</c> (spec §4.1).</summary>
     Max,
@@ -24,7 +24,7 @@ public enum HeadCombination
 /// &lt; P) are skipped. A teacher-forced pass over prompt + answer would also deliver the query at <c>T − 1</c>
 /// (row <c>n</c>), which generation never computes; estimators read rows <c>1 … n−1</c> only.</para>
 /// </remarks>
-public sealed class GeneratedKeysReducer : IAttentionRowReducer
+internal sealed class GeneratedKeysReducer : IAttentionRowReducer
 {
     private readonly HeadCombination _combination;
     private readonly Dictionary<int, (double[] Values, int Count)> _rows = new();

@@ -14,7 +14,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// lines starting with <c>#</c> are ignored. Ids are ≥ 0 and listed once; values are finite (negative values are allowed:
 /// LM-Polygraph gives a token present in every document <c>ln(N/(N+1)) &lt; 0</c>).
 /// </remarks>
-public sealed class IdfTable
+internal sealed class IdfTable
 {
     private readonly Dictionary<int, double> _weights;
 

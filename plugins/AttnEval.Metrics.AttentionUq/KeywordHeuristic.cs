@@ -22,7 +22,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// tokens) takes the flag of the nearest earlier token, as LM-Polygraph's alignment does (an empty token string matches
 /// the span its pointer is on, §4.3 quirks), so an answer ending in a keyword counts its EOS as a keyword.</para>
 /// </remarks>
-public static partial class KeywordHeuristic
+internal static partial class KeywordHeuristic
 {
     /// <summary>The English function words that are never keywords (lower case; apostrophes as ').</summary>
     public static IReadOnlySet<string> FunctionWords { get; } = new HashSet<string>(StringComparer.Ordinal)

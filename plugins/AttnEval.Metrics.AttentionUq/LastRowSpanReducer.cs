@@ -9,7 +9,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// </summary>
 /// <remarks>Memory: <c>n</c> doubles. Rows of other query positions (the whole prefill but one row) are dropped as soon as
 /// they arrive; blocks may come in any query chunking.</remarks>
-public sealed class LastRowSpanReducer : IAttentionRowReducer
+internal sealed class LastRowSpanReducer : IAttentionRowReducer
 {
     private readonly double[] _sums;
     private readonly HashSet<int> _layersSeen = new();

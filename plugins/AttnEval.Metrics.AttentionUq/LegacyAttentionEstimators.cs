@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -16,7 +17,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <para>Cost: the attention variants keep one <c>n × n</c> mean matrix (<see cref="GeneratedKeysReducer"/>); the
 /// exponential variants read no attention. No extra model call.</para>
 /// </remarks>
-public abstract class LegacyAttentionEstimatorFactory : ISampleEstimatorFactory
+internal abstract class LegacyAttentionEstimatorFactory : ISampleEstimatorFactory
 {
     /// <inheritdoc />
     public abstract string Name { get; }
@@ -33,7 +34,7 @@ public abstract class LegacyAttentionEstimatorFactory : ISampleEstimatorFactory
 
     /// <inheritdoc />
     public IReadOnlyList<OptionSpec> Options => Exponential
-        ? [new("coef", OptionType.Number, null, "β of the decay β^(j−k) that replaces attention, > 0 (required; the prototypes ran 0.9 and 0.8; uq-attention-methods §5.1)") { Min = 0, Required = true }]
+        ? OptionBinder.Specs<ExpAttentionOptions>()
         : [];
 
     /// <inheritdoc />
@@ -50,7 +51,7 @@ public abstract class LegacyAttentionEstimatorFactory : ISampleEstimatorFactory
 }
 
 /// <summary><c>attention-entropy</c>: AttentionEntropySeq (spec §5.2).</summary>
-public sealed class AttentionEntropyEstimatorFactory : LegacyAttentionEstimatorFactory
+internal sealed class AttentionEntropyEstimatorFactory : LegacyAttentionEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "attention-entropy";
@@ -63,7 +64,7 @@ public sealed class AttentionEntropyEstimatorFactory : LegacyAttentionEstimatorF
 }
 
 /// <summary><c>attention-recursive</c>: AttentionRecursiveSeq (spec §5.2).</summary>
-public sealed class AttentionRecursiveEstimatorFactory : LegacyAttentionEstimatorFactory
+internal sealed class AttentionRecursiveEstimatorFactory : LegacyAttentionEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "attention-recursive";
@@ -76,7 +77,7 @@ public sealed class AttentionRecursiveEstimatorFactory : LegacyAttentionEstimato
 }
 
 /// <summary><c>exp-attention-entropy</c>: ExponentialAttentionEntropySeq (spec §5.2).</summary>
-public sealed class ExpAttentionEntropyEstimatorFactory : LegacyAttentionEstimatorFactory
+internal sealed class ExpAttentionEntropyEstimatorFactory : LegacyAttentionEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "exp-attention-entropy";
@@ -89,7 +90,7 @@ public sealed class ExpAttentionEntropyEstimatorFactory : LegacyAttentionEstimat
 }
 
 /// <summary><c>exp-attention-recursive</c>: ExponentialAttentionRecursiveSeq (spec §5.2).</summary>
-public sealed class ExpAttentionRecursiveEstimatorFactory : LegacyAttentionEstimatorFactory
+internal sealed class ExpAttentionRecursiveEstimatorFactory : LegacyAttentionEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "exp-attention-recursive";
@@ -105,7 +106,7 @@ public sealed class ExpAttentionRecursiveEstimatorFactory : LegacyAttentionEstim
 /// <param name="name">The recipe name (for messages).</param>
 /// <param name="recursive">Recursive instead of entropy redistribution.</param>
 /// <param name="beta">β for the exponential variants, null for the attention variants.</param>
-public sealed class LegacyAttentionEstimator(string name, bool recursive, double? beta) : ISampleEstimator
+internal sealed class LegacyAttentionEstimator(string name, bool recursive, double? beta) : ISampleEstimator
 {
     /// <inheritdoc />
     public MetricNeeds Needs => beta is null ? MetricNeeds.TokenScores | MetricNeeds.AttentionRows : MetricNeeds.TokenScores;

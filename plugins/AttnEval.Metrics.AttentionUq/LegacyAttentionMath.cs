@@ -4,7 +4,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <param name="Sequence">The Seq estimator's value.</param>
 /// <param name="Tokens">The Token estimator's values, <c>k = 0 … n−2</c> (the last token is dropped, as the prototypes did).</param>
 /// <param name="Weights">AttentionEntropy: the column sums κ_k; AttentionRecursive: the recursion's u_k (length n).</param>
-public sealed record LegacyResult(double Sequence, IReadOnlyList<double> Tokens, IReadOnlyList<double> Weights);
+internal sealed record LegacyResult(double Sequence, IReadOnlyList<double> Tokens, IReadOnlyList<double> Weights);
 
 /// <summary>
 /// The four LM-Polygraph prototypes of 2023 (<c>estimators/attention_entropy.py</c>, <c>attention_recursive.py</c>,
@@ -12,7 +12,7 @@ public sealed record LegacyResult(double Sequence, IReadOnlyList<double> Tokens,
 /// paper), specs/uq-attention-methods.md §5.2. All functions work on copies: the prototypes' in-place change of the
 /// shared attention statistic (§5.2 quirks) is not reproduced.
 /// </summary>
-public static class LegacyAttentionMath
+internal static class LegacyAttentionMath
 {
     /// <summary>Row-normalises a generation-time matrix (spec §5.2 common step): <c>Â[j,·] = Ā[j,·] / Σ_k Ā[j,k]</c> for
     /// <c>j ≥ 1</c>; row 0 stays empty.</summary>

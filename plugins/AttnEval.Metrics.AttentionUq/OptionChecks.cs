@@ -58,5 +58,9 @@ internal static class OptionChecks
         return v;
     }
 
+    /// <summary>A string option that must be one of its spec's allowed values; the spec's default when absent.</summary>
+    public static string Choice(OptionValues o, string metric, OptionSpec spec) =>
+        Choice(o, metric, spec.Key, (string)spec.Default!, [.. spec.AllowedValues!]);
+
     private static string Show(double x) => double.IsPositiveInfinity(x) ? "∞" : x.ToString(CultureInfo.InvariantCulture);
 }

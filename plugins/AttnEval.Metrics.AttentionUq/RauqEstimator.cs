@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.AttentionUq;
 
@@ -20,7 +21,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <para>Errors (this sample only): no attention rows captured, a configured layer outside the model, a confidence
 /// <c>c = 0</c> (probability underflow: RAUQ would be +∞).</para>
 /// </remarks>
-public sealed class RauqEstimatorFactory : ISampleEstimatorFactory
+internal sealed class RauqEstimatorFactory : ISampleEstimatorFactory
 {
     /// <summary>Recipe name.</summary>
     public const string MetricName = "rauq";
@@ -37,17 +38,12 @@ public sealed class RauqEstimatorFactory : ISampleEstimatorFactory
     public MetricKind Kind => MetricKind.SampleEstimator;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("alpha", OptionType.Number, null, "α of c(j) = α·s_j + (1−α)·a_j·c(j−1); unset: 0.2 (probability) or 0.8 (use_entropy), LM-Polygraph's base-model defaults; instruct models: 0.5 / 0.9 (uq-attention-methods §1.2)") { Min = 0, Max = 1 },
-        new("use_entropy", OptionType.Boolean, false, "token confidence s_i = ln V − H_i + 1e−10 instead of p_i (uq-attention-methods §1.2 step 3)"),
-        new("layers", OptionType.IntegerList, null, "layers 𝓛 whose u_l compete (0-based); unset: ⌊L/3⌋…⌈2L/3⌉ inclusive (uq-attention-methods §1.2 step 1)") { Min = 0 },
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<RauqOptions>();
 
     /// <inheritdoc />
     public ISampleEstimator Create(OptionValues options)
     {
-        bool useEntropy = OptionChecks.Boolean(options, MetricName, "use_entropy", false);
+        bool useEntropy = OptionChecks.Boolean(options, MetricName, "use_entropy", RauqOptions.Defaults.UseEntropy);
         double alpha = OptionChecks.Number(options, MetricName, "alpha", DefaultAlpha(useEntropy), 0, 1);
         var layers = OptionChecks.IntegerList(options, MetricName, "layers", 0);
         return new RauqEstimator(alpha, useEntropy, layers);
@@ -58,7 +54,7 @@ public sealed class RauqEstimatorFactory : ISampleEstimatorFactory
 /// <param name="alpha">α ∈ [0, 1].</param>
 /// <param name="useEntropy">Entropy variant.</param>
 /// <param name="layers">Explicit layer set, or null for the default range.</param>
-public sealed class RauqEstimator(double alpha, bool useEntropy, IReadOnlyList<int>? layers) : ISampleEstimator
+internal sealed class RauqEstimator(double alpha, bool useEntropy, IReadOnlyList<int>? layers) : ISampleEstimator
 {
     /// <summary>α.</summary>
     public double Alpha => alpha;

@@ -5,13 +5,13 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <param name="Head">h_l, the head with the largest mean self-weight (ties: lowest index).</param>
 /// <param name="Confidences">c_l(0 … n−1).</param>
 /// <param name="Uncertainty">u_l = 1 − mean_j ln c_l(j).</param>
-public sealed record RauqLayer(int Layer, int Head, IReadOnlyList<double> Confidences, double Uncertainty);
+internal sealed record RauqLayer(int Layer, int Head, IReadOnlyList<double> Confidences, double Uncertainty);
 
 /// <summary>
 /// The RAUQ computation (Vazhentsev et al. 2025, arXiv 2505.20045; LM-Polygraph <c>estimators/rauq.py</c> at
 /// <c>efea882d</c>; specs/uq-attention-methods.md §1.2), on the stored per-step self-weights.
 /// </summary>
-public static class RauqMath
+internal static class RauqMath
 {
     /// <summary>The default layer set 𝓛 = { l : ⌊L/3⌋ ≤ l ≤ ⌈2L/3⌉ }, both ends inclusive, clipped to the model (spec §1.2
     /// step 1): L = 32 → 10…22, L = 28 → 9…19, L = 2 → {0, 1}, L = 1 → {0}.</summary>

@@ -16,7 +16,7 @@ namespace AttnEval.Metrics.AttentionUq;
 /// <c>Score</c> passes. Rows of other layers, other sequences of a batched call and positions before
 /// <c>fromPosition</c> are ignored. Memory: <c>|layers| × H</c> floats per kept position.</para>
 /// </remarks>
-public sealed class SelfWeightReducer : IAttentionRowReducer
+internal sealed class SelfWeightReducer : IAttentionRowReducer
 {
     private readonly Dictionary<int, Dictionary<int, float[]>> _byLayer = new();
     private readonly HashSet<int> _layers;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.Baselines;
 
@@ -28,23 +29,16 @@ namespace AttnEval.Metrics.Baselines;
 /// class whose first member is equivalent to it, else opens a new class; class ids are numbered 0, 1, … in order of
 /// first appearance. For the two equality rules this is exactly the partition into equal keys.</para>
 /// </remarks>
-public sealed partial class AnswerEquivalence
+internal sealed partial class AnswerEquivalence
 {
-    /// <summary>Recipe values of the <c>equivalence</c> option.</summary>
-    public static IReadOnlyList<string> Rules { get; } = ["final-answer", "normalized-text", "similarity"];
+    /// <summary>Recipe values of the <c>equivalence</c> option (declared on its option).</summary>
+    public static IReadOnlyList<string> Rules { get; } = OptionBinder.Specs<EquivalenceOptions>().Single(o => o.Key == "equivalence").AllowedValues!;
+
+    /// <summary>Default rule, <c>final-answer</c>.</summary>
+    public const string DefaultRule = "final-answer";
 
     /// <summary>Default similarity threshold, 0.9: only near-paraphrases merge under a bi-encoder cosine.</summary>
     public const double DefaultThreshold = 0.9;
-
-    /// <summary>The two options every semantic estimator accepts.</summary>
-    public static IReadOnlyList<OptionSpec> OptionSpecs { get; } =
-    [
-        new("equivalence", OptionType.String, "final-answer",
-            "When two sampled answers are equivalent: final-answer (same #### / last number, else same normalised text), normalized-text, or similarity (ISentenceSimilarity >= similarity_threshold both ways).")
-            { AllowedValues = Rules },
-        new("similarity_threshold", OptionType.Number, DefaultThreshold,
-            "Threshold of the similarity rule, in the similarity model's range (cosine: [-1, 1]).") { Min = -1, Max = 1 },
-    ];
 
     /// <summary>The rule name (one of <see cref="Rules"/>).</summary>
     public string Rule { get; }
@@ -54,7 +48,7 @@ public sealed partial class AnswerEquivalence
 
     /// <summary>Creates a rule.</summary>
     /// <exception cref="ArgumentException">An unknown rule name.</exception>
-    public AnswerEquivalence(string rule = "final-answer", double threshold = DefaultThreshold)
+    public AnswerEquivalence(string rule = DefaultRule, double threshold = DefaultThreshold)
     {
         if (!Rules.Contains(rule)) throw new ArgumentException($"equivalence '{rule}' is unknown; expected one of {string.Join(", ", Rules)}", nameof(rule));
         Rule = rule;
@@ -65,7 +59,7 @@ public sealed partial class AnswerEquivalence
     public static AnswerEquivalence FromOptions(OptionValues options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new AnswerEquivalence(options.GetString("equivalence", "final-answer"), options.GetDouble("similarity_threshold", DefaultThreshold));
+        return OptionBinder.Bind<EquivalenceOptions>(options).ToEquivalence();
     }
 
     /// <summary><see cref="MetricNeeds.SentenceSimilarity"/> for the <c>similarity</c> rule, else none.</summary>
@@ -140,4 +134,19 @@ public sealed partial class AnswerEquivalence
     // A signed decimal number with optional thousands commas; a minus sign right after a letter or digit is a hyphen.
     [GeneratedRegex(@"(?<![\p{L}\p{N}])-?\d+(?:,\d{3})*(?:\.\d+)?", RegexOptions.CultureInvariant)]
     private static partial Regex Number();
+}
+
+/// <summary>The two options every semantic estimator accepts (<c>equivalence</c>, <c>similarity_threshold</c>), declared once.</summary>
+internal record EquivalenceOptions
+{
+    [Option("equivalence", "When two sampled answers are equivalent: final-answer (same #### / last number, else same normalised text), normalized-text, or similarity (ISentenceSimilarity >= similarity_threshold both ways).",
+        Allowed = ["final-answer", "normalized-text", "similarity"])]
+    public string Equivalence { get; init; } = AnswerEquivalence.DefaultRule;
+
+    [Option("similarity_threshold", "Threshold of the similarity rule, in the similarity model's range (cosine: [-1, 1]).", Min = -1, Max = 1)]
+    public double SimilarityThreshold { get; init; } = AnswerEquivalence.DefaultThreshold;
+
+    /// <summary>The rule these options name.</summary>
+    /// <exception cref="ArgumentException">An unknown rule name.</exception>
+    public AnswerEquivalence ToEquivalence() => new(Equivalence, SimilarityThreshold);
 }

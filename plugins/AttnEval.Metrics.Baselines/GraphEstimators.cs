@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace AttnEval.Metrics.Baselines;
@@ -19,15 +20,13 @@ namespace AttnEval.Metrics.Baselines;
 /// <para>Jaccard is the default because it is deterministic, free and needs no plugin; on short formulaic answers
 /// (arithmetic) it separates agreeing from disagreeing samples as well as an embedding does.</para>
 /// </remarks>
-public static class SimilarityGraph
+internal static class SimilarityGraph
 {
-    /// <summary>Recipe values of the <c>similarity</c> option.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["jaccard", "sentence"];
+    /// <summary>Recipe values of the <c>similarity</c> option (declared on its option).</summary>
+    public static IReadOnlyList<string> Kinds { get; } = OptionBinder.Specs<GraphOptions>().Single(o => o.Key == "similarity").AllowedValues!;
 
-    /// <summary>The <c>similarity</c> option.</summary>
-    public static OptionSpec SimilarityOption { get; } = new("similarity", OptionType.String, "jaccard",
-        "Similarity matrix W of the sampled answers: jaccard (word sets) or sentence (the run's ISentenceSimilarity, negatives clipped to 0). W_ii = 1.")
-        { AllowedValues = Kinds };
+    /// <summary>Lin's default eigenvalue threshold of <see cref="Eccentricity"/>, 0.9.</summary>
+    public const double DefaultEigvThreshold = 0.9;
 
     /// <summary>Jaccard similarity of the lower-cased whitespace token sets, in [0, 1]; 1 for two empty texts.</summary>
     public static double Jaccard(string a, string b)
@@ -120,7 +119,7 @@ public static class SimilarityGraph
     /// eigenvector matrix; LM-Polygraph <c>eccentricity.py</c>, Lin's <c>eigv_threshold</c> 0.9). Independent of the eigenvectors'
     /// signs and of the basis chosen inside a repeated eigenvalue. 0 when no eigenvalue is below the threshold. TV-8: 1.000148.
     /// </summary>
-    public static double Eccentricity(double[,] w, double threshold = 0.9)
+    public static double Eccentricity(double[,] w, double threshold = DefaultEigvThreshold)
     {
         var (values, vectors) = Spectrum(w);
         var k = values.Length;
@@ -137,10 +136,10 @@ public static class SimilarityGraph
 }
 
 /// <summary>Factory of the three graph estimators (<c>eigv</c>, <c>degree</c>, <c>eccentricity</c>) over K ≥ 2 sampled answers; no confidence.</summary>
-public abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
+internal abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options => [SimilarityGraph.SimilarityOption];
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<GraphOptions>();
 
     /// <summary>The uncertainty from W and the validated options.</summary>
     protected abstract double Compute(double[,] w, OptionValues options);
@@ -149,7 +148,7 @@ public abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
     public override ISampleEstimator Create(OptionValues options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var kind = options.GetString("similarity", "jaccard");
+        var kind = OptionBinder.Bind<GraphOptions>(options).Similarity;
         if (!SimilarityGraph.Kinds.Contains(kind)) throw new ArgumentException($"{Name}: similarity '{kind}' is unknown; expected one of {string.Join(", ", SimilarityGraph.Kinds)}", nameof(options));
         return new SampledAnswerEstimator(kind == "sentence" ? MetricNeeds.SentenceSimilarity : MetricNeeds.None, ctx =>
             new SampleEstimate(Compute(SimilarityGraph.Matrix(SampledAnswers.Texts(SampledAnswers.Require(ctx, 2, Name)), kind, ctx.Similarity), options)));
@@ -157,7 +156,7 @@ public abstract class GraphEstimatorFactory : SampledAnswerEstimatorFactory
 }
 
 /// <summary>EigV (<see cref="SimilarityGraph.EigV"/>) as a recipe metric.</summary>
-public sealed class EigVEstimator : GraphEstimatorFactory
+internal sealed class EigVEstimator : GraphEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "eigv";
@@ -168,7 +167,7 @@ public sealed class EigVEstimator : GraphEstimatorFactory
 }
 
 /// <summary>Degree (<see cref="SimilarityGraph.Degree"/>) as a recipe metric.</summary>
-public sealed class DegreeEstimator : GraphEstimatorFactory
+internal sealed class DegreeEstimator : GraphEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "degree";
@@ -179,18 +178,29 @@ public sealed class DegreeEstimator : GraphEstimatorFactory
 }
 
 /// <summary>Eccentricity (<see cref="SimilarityGraph.Eccentricity"/>) as a recipe metric; option <c>eigv_threshold</c> (default 0.9).</summary>
-public sealed class EccentricityEstimator : GraphEstimatorFactory
+internal sealed class EccentricityEstimator : GraphEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "eccentricity";
     /// <inheritdoc />
     public override string Description => "spread of the sampled answers in the Laplacian's spectral embedding (Lin et al. 2023; uq-methods §3)";
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        SimilarityGraph.SimilarityOption,
-        new("eigv_threshold", OptionType.Number, 0.9, "Keep the Laplacian's eigenvectors with eigenvalue below this (Lin's default 0.9; uq-methods §3).") { Min = 0, Max = 2 },
-    ];
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<EccentricityOptions>();
     /// <inheritdoc />
-    protected override double Compute(double[,] w, OptionValues options) => SimilarityGraph.Eccentricity(w, options.GetDouble("eigv_threshold", 0.9));
+    protected override double Compute(double[,] w, OptionValues options) => SimilarityGraph.Eccentricity(w, OptionBinder.Bind<EccentricityOptions>(options).EigvThreshold);
+}
+
+/// <summary>The <c>similarity</c> option of the graph estimators, declared once.</summary>
+internal record GraphOptions
+{
+    [Option("similarity", "Similarity matrix W of the sampled answers: jaccard (word sets) or sentence (the run's ISentenceSimilarity, negatives clipped to 0). W_ii = 1.",
+        Allowed = ["jaccard", "sentence"])]
+    public string Similarity { get; init; } = "jaccard";
+}
+
+/// <summary>The <c>eccentricity</c> options, declared once.</summary>
+internal sealed record EccentricityOptions : GraphOptions
+{
+    [Option("eigv_threshold", "Keep the Laplacian's eigenvectors with eigenvalue below this (Lin's default 0.9; uq-methods §3).", Min = 0, Max = 2)]
+    public double EigvThreshold { get; init; } = SimilarityGraph.DefaultEigvThreshold;
 }

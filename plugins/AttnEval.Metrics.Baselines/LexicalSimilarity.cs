@@ -12,7 +12,7 @@ namespace AttnEval.Metrics.Baselines;
 /// implementation the host's <c>rouge-l</c> judge also uses (Unicode-aware tokens, β = 1). LM-Polygraph's <c>rouge_score</c>
 /// applies the Porter stemmer; we do not stem, so "runs" and "run" count as different tokens.
 /// </remarks>
-public sealed class LexicalSimilarity : SampledAnswerEstimatorFactory
+internal sealed class LexicalSimilarity : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "lexical-similarity";

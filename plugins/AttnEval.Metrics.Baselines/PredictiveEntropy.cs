@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.Baselines;
 
@@ -8,14 +9,14 @@ namespace AttnEval.Metrics.Baselines;
 /// <c>generation.samples ≥ 1</c>; Λ_k includes the EOS log-prob unless <c>include_eos: false</c>
 /// (<see cref="SampledAnswers"/>). Test values: TV-6 (1.4) and TV-7 (1.95).
 /// </summary>
-public sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
+internal sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "predictive-entropy";
     /// <inheritdoc />
     public override string Description => "predictive entropy -(1/K) sum_k log P(s_k | x) over sampled answers, nats (uq-methods §3)";
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options { get; } = [SampledAnswers.IncludeEosOption];
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<IncludeEosOptions>();
 
     /// <summary>U = −mean_k Λ_k.</summary>
     /// <param name="logProbs">Λ_k, K ≥ 1 values (nats).</param>
@@ -30,7 +31,7 @@ public sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
     /// <inheritdoc />
     public override ISampleEstimator Create(OptionValues options)
     {
-        var eos = options.GetBool("include_eos", true);
+        var eos = OptionBinder.Bind<IncludeEosOptions>(options).IncludeEos;
         return new SampledAnswerEstimator(MetricNeeds.None, ctx =>
             new SampleEstimate(Compute(SampledAnswers.SequenceLogProbs(SampledAnswers.Require(ctx, 1, Name), eos).LogProbs)));
     }
@@ -41,14 +42,14 @@ public sealed class PredictiveEntropy : SampledAnswerEstimatorFactory
 /// (uq-methods.md §3; LM-Polygraph <c>monte_carlo_normalized_sequence_entropy.py</c>). No confidence. T_k counts the
 /// EOS token unless <c>include_eos: false</c> (<see cref="SampledAnswers"/>). Test values: TV-6 (0.816667), TV-7 (0.695833).
 /// </summary>
-public sealed class LengthNormalizedPredictiveEntropy : SampledAnswerEstimatorFactory
+internal sealed class LengthNormalizedPredictiveEntropy : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "ln-predictive-entropy";
     /// <inheritdoc />
     public override string Description => "length-normalised predictive entropy -(1/K) sum_k log P(s_k | x) / T_k, nats per token (uq-methods §3)";
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options { get; } = [SampledAnswers.IncludeEosOption];
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<IncludeEosOptions>();
 
     /// <summary>U = −mean_k Λ_k / T_k.</summary>
     /// <param name="logProbs">Λ_k, K ≥ 1 values (nats).</param>
@@ -72,7 +73,7 @@ public sealed class LengthNormalizedPredictiveEntropy : SampledAnswerEstimatorFa
     /// <inheritdoc />
     public override ISampleEstimator Create(OptionValues options)
     {
-        var eos = options.GetBool("include_eos", true);
+        var eos = OptionBinder.Bind<IncludeEosOptions>(options).IncludeEos;
         return new SampledAnswerEstimator(MetricNeeds.None, ctx =>
         {
             var (lam, len) = SampledAnswers.SequenceLogProbs(SampledAnswers.Require(ctx, 1, Name), eos);

@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.Baselines;
 
@@ -16,11 +17,14 @@ namespace AttnEval.Metrics.Baselines;
 /// <para>Log-probabilities are those the backend reports for the sampled tokens: under the unscaled
 /// (temperature-1, unwarped) model distribution, as §0 requires, whatever <c>generation.sample_temperature</c> was.</para>
 /// </remarks>
-public static class SampledAnswers
+internal static class SampledAnswers
 {
-    /// <summary>Recipe option shared by the Λ-based estimators: whether Λ_k and T_k include the stop token.</summary>
-    public static OptionSpec IncludeEosOption { get; } = new("include_eos", OptionType.Boolean, true,
-        "Include the end-of-sequence token's log-prob in Λ_k and count it in T_k, as LM-Polygraph does (uq-methods §3/§4.3).");
+    /// <summary>Description of the recipe option <c>include_eos</c> shared by the Λ-based estimators: whether Λ_k and T_k
+    /// include the stop token.</summary>
+    internal const string IncludeEosDescription = "Include the end-of-sequence token's log-prob in Λ_k and count it in T_k, as LM-Polygraph does (uq-methods §3/§4.3).";
+
+    /// <summary>Default of <c>include_eos</c>: true, as LM-Polygraph.</summary>
+    internal const bool DefaultIncludeEos = true;
 
     /// <summary>The sampled answers of the context, at least <paramref name="minimum"/> of them.</summary>
     /// <exception cref="InvalidOperationException">Fewer sampled answers: the message names the estimator and the recipe key.</exception>
@@ -75,7 +79,7 @@ public static class SampledAnswers
 }
 
 /// <summary>Base of the estimators over sampled answers: options, factory and the <see cref="ISampleEstimator"/> plumbing.</summary>
-public abstract class SampledAnswerEstimatorFactory : ISampleEstimatorFactory
+internal abstract class SampledAnswerEstimatorFactory : ISampleEstimatorFactory
 {
     /// <inheritdoc />
     public abstract string Name { get; }
@@ -97,4 +101,11 @@ internal sealed class SampledAnswerEstimator(MetricNeeds needs, Func<EstimationC
     public MetricNeeds Needs { get; } = needs | MetricNeeds.SampledAnswers;
     public IAttentionRowReducer? CreateReducer(ModelInfo model, int promptLength) => null;
     public SampleEstimate Estimate(EstimationContext context) => estimate(context);
+}
+
+/// <summary>The <c>include_eos</c> option of the predictive entropies, declared once.</summary>
+internal sealed record IncludeEosOptions
+{
+    [Option("include_eos", SampledAnswers.IncludeEosDescription)]
+    public bool IncludeEos { get; init; } = SampledAnswers.DefaultIncludeEos;
 }

@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.Baselines;
 
@@ -36,10 +37,10 @@ namespace AttnEval.Metrics.Baselines;
 /// <para>Cost: no extra model call beyond the K samples the runner draws once for all sample-based estimators; with
 /// <c>equivalence: similarity</c>, up to K·|C|·2 similarity calls per prompt.</para>
 /// </remarks>
-public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
+internal sealed class SemanticEntropy : SampledAnswerEstimatorFactory
 {
     /// <summary>Recipe values of <c>variant</c>.</summary>
-    public static IReadOnlyList<string> Variants { get; } = ["farquhar", "polygraph-mean", "polygraph-direct", "kuhn-2023"];
+    public static IReadOnlyList<string> Variants { get; } = OptionBinder.Specs<SemanticEntropyOptions>().Single(o => o.Key == "variant").AllowedValues!;
 
     /// <summary>The constant the 2023 code subtracts from each class log-likelihood (<c>llh_shift</c>).</summary>
     public const double Kuhn2023Shift = 5.0;
@@ -49,14 +50,7 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
     /// <inheritdoc />
     public override string Description => "semantic entropy over meaning classes of sampled answers (Farquhar et al. 2024 by default; uq-methods §3)";
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("variant", OptionType.String, "farquhar", "farquhar (length-normalised, normalised over classes), polygraph-mean, polygraph-direct, or kuhn-2023 (uq-methods §3 table).")
-            { AllowedValues = Variants },
-        new("unique_responses", OptionType.Boolean, false, "Keep only the first of identical sampled texts before computing class masses (LM-Polygraph use_unique_responses)."),
-        .. AnswerEquivalence.OptionSpecs,
-        SampledAnswers.IncludeEosOption,
-    ];
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<SemanticEntropyOptions>();
 
     /// <summary>Semantic entropy of one prompt.</summary>
     /// <param name="variant">One of <see cref="Variants"/>.</param>
@@ -106,11 +100,12 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
     public override ISampleEstimator Create(OptionValues options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var variant = options.GetString("variant", "farquhar");
+        var o = OptionBinder.Bind<SemanticEntropyOptions>(options);
+        var variant = o.Variant;
         if (!Variants.Contains(variant)) throw new ArgumentException($"semantic-entropy: variant '{variant}' is unknown; expected one of {string.Join(", ", Variants)}", nameof(options));
-        var eq = AnswerEquivalence.FromOptions(options);
-        var eos = options.GetBool("include_eos", true);
-        var unique = options.GetBool("unique_responses", false);
+        var eq = o.ToEquivalence();
+        var eos = o.IncludeEos;
+        var unique = o.UniqueResponses;
         return new SampledAnswerEstimator(eq.Needs, ctx =>
         {
             IReadOnlyList<GeneratedSequence> samples = SampledAnswers.Require(ctx, 1, Name);
@@ -136,14 +131,14 @@ public sealed class SemanticEntropy : SampledAnswerEstimatorFactory
 /// Farquhar et al.'s <c>cluster_assignment_entropy</c>); needs no probabilities, so it also works for black-box models. Nats,
 /// in [0, log K]; no confidence. Classes from <see cref="AnswerEquivalence"/>. TV-7 (counts 3/1): 0.562335.
 /// </summary>
-public sealed class DiscreteSemanticEntropy : SampledAnswerEstimatorFactory
+internal sealed class DiscreteSemanticEntropy : SampledAnswerEstimatorFactory
 {
     /// <inheritdoc />
     public override string Name => "discrete-semantic-entropy";
     /// <inheritdoc />
     public override string Description => "entropy of the meaning-class frequencies of sampled answers, nats (Farquhar et al. 2024; uq-methods §3)";
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options { get; } = AnswerEquivalence.OptionSpecs;
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<EquivalenceOptions>();
 
     /// <summary>U = −Σ_c (n_c/K) log(n_c/K).</summary>
     /// <param name="classes">Class id of each of K ≥ 1 samples.</param>
@@ -169,4 +164,18 @@ public sealed class DiscreteSemanticEntropy : SampledAnswerEstimatorFactory
             };
         });
     }
+}
+
+/// <summary>The <c>semantic-entropy</c> options, declared once: its own two, the equivalence rule's, then <c>include_eos</c>.</summary>
+internal sealed record SemanticEntropyOptions : EquivalenceOptions
+{
+    [Option("variant", "farquhar (length-normalised, normalised over classes), polygraph-mean, polygraph-direct, or kuhn-2023 (uq-methods §3 table).",
+        Allowed = ["farquhar", "polygraph-mean", "polygraph-direct", "kuhn-2023"], Order = -1)]
+    public string Variant { get; init; } = "farquhar";
+
+    [Option("unique_responses", "Keep only the first of identical sampled texts before computing class masses (LM-Polygraph use_unique_responses).", Order = -1)]
+    public bool UniqueResponses { get; init; }
+
+    [Option("include_eos", SampledAnswers.IncludeEosDescription, Order = 1)]
+    public bool IncludeEos { get; init; } = SampledAnswers.DefaultIncludeEos;
 }

@@ -7,7 +7,7 @@ namespace AttnEval.Metrics.Baselines;
 /// entropies H_t, both in nats), specs/uq-methods.md §3. An empty answer has no tokens: the estimators
 /// then throw, which costs that sample's value only.
 /// </summary>
-public abstract class TokenScoreEstimator : ISampleEstimator, ISampleEstimatorFactory
+internal abstract class TokenScoreEstimator : ISampleEstimator, ISampleEstimatorFactory
 {
     /// <inheritdoc />
     public abstract string Name { get; }
@@ -46,7 +46,7 @@ public abstract class TokenScoreEstimator : ISampleEstimator, ISampleEstimatorFa
 
 /// <summary>Maximum sequence probability: U = −Σ_t ℓ_t = −log P(y*|x); confidence P(y*|x) = exp(−U) ∈ (0, 1]
 /// (LM-Polygraph <c>max_probability.py</c>; uq-methods.md §3).</summary>
-public sealed class MaximumSequenceProbability : TokenScoreEstimator
+internal sealed class MaximumSequenceProbability : TokenScoreEstimator
 {
     /// <inheritdoc />
     public override string Name => "msp";
@@ -62,7 +62,7 @@ public sealed class MaximumSequenceProbability : TokenScoreEstimator
 
 /// <summary>Log-perplexity: U = −(1/T) Σ_t ℓ_t; confidence = exp(−U), the geometric-mean token probability
 /// (LM-Polygraph <c>perplexity.py</c>; uq-methods.md §3).</summary>
-public sealed class Perplexity : TokenScoreEstimator
+internal sealed class Perplexity : TokenScoreEstimator
 {
     /// <inheritdoc />
     public override string Name => "perplexity";
@@ -78,7 +78,7 @@ public sealed class Perplexity : TokenScoreEstimator
 
 /// <summary>Mean token entropy: U = (1/T) Σ_t H_t over the full vocabulary, in nats; no confidence
 /// (LM-Polygraph <c>token_entropy.py</c>; uq-methods.md §3).</summary>
-public sealed class MeanTokenEntropy : TokenScoreEstimator
+internal sealed class MeanTokenEntropy : TokenScoreEstimator
 {
     /// <inheritdoc />
     public override string Name => "mean-token-entropy";
@@ -90,7 +90,7 @@ public sealed class MeanTokenEntropy : TokenScoreEstimator
 }
 
 /// <summary>Max token entropy: U = max_t H_t, in nats; no confidence (the max variant of uq-methods.md §3).</summary>
-public sealed class MaxTokenEntropy : TokenScoreEstimator
+internal sealed class MaxTokenEntropy : TokenScoreEstimator
 {
     /// <inheritdoc />
     public override string Name => "max-token-entropy";

@@ -11,7 +11,7 @@ namespace AttnEval.Metrics.ReasoningRhythm;
 /// peak sets, the top-FAI positions and the couplings of "Attention Illuminates LLM Reasoning: The Preplan-and-Anchor Rhythm"
 /// (arXiv 2510.13554; specs/head-methods.md §5.1). One record per item; the summary pools the coupling rates over items.
 /// </summary>
-public sealed class ReasoningRhythmKind : IRecipeKind
+internal sealed class ReasoningRhythmKind : IRecipeKind
 {
     /// <inheritdoc />
     public string Name => "reasoning-rhythm";

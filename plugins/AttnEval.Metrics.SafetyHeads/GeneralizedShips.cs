@@ -1,14 +1,15 @@
+using AttnEval.Plugins.Sdk;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace AttnEval.Metrics.SafetyHeads;
 
 /// <summary>Which singular subspace of the n × d representation matrix generalized Ships compares.</summary>
-public enum SingularSubspace
+internal enum SingularSubspace
 {
     /// <summary>Left singular vectors (sample space, length n): the reference code's choice (official).</summary>
-    Left,
+    [OptionName("left_singular")] Left,
     /// <summary>Right singular vectors (feature space, length d): non-official alternative.</summary>
-    Right,
+    [OptionName("right_singular")] Right,
 }
 
 /// <summary>
@@ -24,7 +25,7 @@ public enum SingularSubspace
 /// <c>V_rᵀ V_A,r = Σ_r⁻¹ U_rᵀ (M M_Aᵀ) U_A,r Σ_A,r⁻¹</c>. Singular vectors of a repeated singular value are not unique; the
 /// angle is then as arbitrary as in the reference.
 /// </remarks>
-public static class GeneralizedShips
+internal static class GeneralizedShips
 {
     /// <summary>The sum of the first <paramref name="rank"/> principal angles between the leading singular subspaces of
     /// <paramref name="m"/> and <paramref name="mAblated"/>.</summary>

@@ -7,7 +7,7 @@ namespace AttnEval.Metrics.SafetyHeads;
 
 /// <summary>Reads instruction records (the benign prompts of the causal check) from <c>.jsonl</c>, <c>.json</c> (an array of
 /// objects, as the refusal_direction splits) or <c>.csv</c> with a header row (as AdvBench/JBB).</summary>
-public static class InstructionFile
+internal static class InstructionFile
 {
     /// <summary>Reads up to <paramref name="limit"/> records as samples with ids <c>benign-{index}</c>.</summary>
     /// <param name="path">The file.</param>

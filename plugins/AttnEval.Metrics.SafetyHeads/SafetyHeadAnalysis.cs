@@ -27,7 +27,7 @@ namespace AttnEval.Metrics.SafetyHeads;
 /// plugin contract exposes next-token distributions but no hidden states. Records (ids under <c>safety-heads/</c>):
 /// <c>ships/&lt;sample&gt;</c>, <c>sahara/step&lt;k&gt;</c>, <c>eval/&lt;arm&gt;/&lt;sample&gt;</c>; a resumed run reuses them.
 /// </remarks>
-public sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysis
+internal sealed class SafetyHeadAnalysis(SafetyHeadOptions options) : IHeadAnalysis
 {
     /// <summary>The settings.</summary>
     public SafetyHeadOptions Options { get; } = options;

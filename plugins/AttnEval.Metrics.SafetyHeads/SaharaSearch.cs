@@ -7,14 +7,14 @@ namespace AttnEval.Metrics.SafetyHeads;
 /// <param name="Chosen">The head added at this step (highest score; ties to the lowest head id).</param>
 /// <param name="Score">Its score: generalized Ships of the set after this step.</param>
 /// <param name="Scores">Score of <c>G ∪ {h}</c> for every candidate h not yet in G (NaN where undefined).</param>
-public sealed record SaharaStep(int Step, HeadId Chosen, double Score, IReadOnlyDictionary<HeadId, double> Scores);
+internal sealed record SaharaStep(int Step, HeadId Chosen, double Score, IReadOnlyDictionary<HeadId, double> Scores);
 
 /// <summary>
 /// Sahara, the greedy safety-head-set search (Zhou et al. 2024, arXiv 2410.13708, §4.1, "Safety Attention Head AttRibution
 /// Algorithm"; specs/head-methods.md §2.4): start from G = ∅; at each of S steps score <c>G ∪ {h}</c> for every head h not
 /// in G by generalized Ships on the harmful set, and add the best. Cost: S · |candidates| · n forward passes.
 /// </summary>
-public static class SaharaSearch
+internal static class SaharaSearch
 {
     /// <summary>Runs the search.</summary>
     /// <param name="candidates">Heads that may join the set (all L × H heads in the reference), distinct.</param>

@@ -7,7 +7,7 @@ namespace AttnEval.Metrics.SafetyHeads;
 /// 2410.13708, §3.1; specs/head-methods.md §2.2): the KL divergence of the next-token distribution at the last prompt
 /// position with the head ablated from the one without, and the model call that reads that distribution.
 /// </summary>
-public static class ShipsMath
+internal static class ShipsMath
 {
     /// <summary>The smoothing added to every probability before the KL (<c>p̃ = p + 1e-12</c>, reference code).</summary>
     public const double DefaultSmoothing = 1e-12;

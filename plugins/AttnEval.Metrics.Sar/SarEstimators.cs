@@ -1,9 +1,27 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.Sar;
 
+/// <summary>The <c>token-sar</c> option, declared once (also the last option of the sentence-level estimators).</summary>
+internal record TokenSarOptions
+{
+    [Option(SarEstimatorBase.QuestionPrefixKey, "prefix each compared text with the question, as the SAR repo does (uq-methods §2.1)", Order = 1)]
+    public bool QuestionPrefix { get; init; } = true;
+}
+
+/// <summary>The <c>sent-sar</c> and <c>sar</c> options, declared once.</summary>
+internal sealed record SentenceSarOptions : TokenSarOptions
+{
+    [Option(SarEstimatorBase.TemperatureKey, "t of E_S = -log(p_j + R_S/t), > 0 (SAR paper; uq-methods §2.2)", Min = 1e-9)]
+    public double Temperature { get; init; } = SarMath.DefaultTemperature;
+
+    [Option(SarEstimatorBase.SamplesKey, "use the first K sampled answers (generation.samples); 0 = all (SAR repo: 5 of 10; uq-methods §2.3)", Min = 0)]
+    public int NumSamples { get; init; } = SarEstimatorBase.DefaultSamples;
+}
+
 /// <summary>Options and text handling shared by the three SAR estimators (specs/uq-methods.md §2.1–§2.3).</summary>
-public abstract class SarEstimatorBase : ISampleEstimatorFactory
+internal abstract class SarEstimatorBase : ISampleEstimatorFactory
 {
     /// <summary>Recipe key of t, the sentence-relevance temperature (spec §2.2).</summary>
     public const string TemperatureKey = "temperature";
@@ -22,16 +40,7 @@ public abstract class SarEstimatorBase : ISampleEstimatorFactory
     /// <inheritdoc />
     public MetricKind Kind => MetricKind.SampleEstimator;
     /// <inheritdoc />
-    public virtual IReadOnlyList<OptionSpec> Options =>
-    [
-        new(TemperatureKey, OptionType.Number, SarMath.DefaultTemperature, "t of E_S = -log(p_j + R_S/t), > 0 (SAR paper; uq-methods §2.2)") { Min = 1e-9 },
-        new(SamplesKey, OptionType.Integer, (long)DefaultSamples, "use the first K sampled answers (generation.samples); 0 = all (SAR repo: 5 of 10; uq-methods §2.3)") { Min = 0 },
-        QuestionPrefixOption,
-    ];
-
-    /// <summary>The <c>question_prefix</c> option: compare <c>question + " " + answer</c> texts (true) or answers alone.</summary>
-    protected static OptionSpec QuestionPrefixOption { get; } =
-        new(QuestionPrefixKey, OptionType.Boolean, true, "prefix each compared text with the question, as the SAR repo does (uq-methods §2.1)");
+    public virtual IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<SentenceSarOptions>();
 
     /// <inheritdoc />
     public abstract ISampleEstimator Create(OptionValues options);
@@ -110,16 +119,16 @@ public abstract class SarEstimatorBase : ISampleEstimatorFactory
 /// a relevance-weighted geometric-mean token probability. Cost: one similarity per answer token (n + 1 embeddings with a
 /// bi-encoder), no model call.
 /// </summary>
-public sealed class TokenSarEstimator : SarEstimatorBase
+internal sealed class TokenSarEstimator : SarEstimatorBase
 {
     /// <inheritdoc />
     public override string Name => "token-sar";
     /// <inheritdoc />
     public override string Description => "TokenSAR: relevance-weighted answer NLL (Duan et al. ACL 2024; uq-methods §2.1)";
     /// <inheritdoc />
-    public override IReadOnlyList<OptionSpec> Options => [QuestionPrefixOption];
+    public override IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<TokenSarOptions>();
     /// <inheritdoc />
-    public override ISampleEstimator Create(OptionValues options) => new Estimator(options.GetBool(QuestionPrefixKey, true));
+    public override ISampleEstimator Create(OptionValues options) => new Estimator(OptionBinder.Bind<TokenSarOptions>(options).QuestionPrefix);
 
     private sealed class Estimator(bool prefix) : ISampleEstimator
     {
@@ -134,7 +143,7 @@ public sealed class TokenSarEstimator : SarEstimatorBase
 }
 
 /// <summary>A sentence-level SAR estimator: SentSAR or SAR, which differ only in the generation probability p_j (spec §2.2).</summary>
-public abstract class SentenceLevelSarEstimator : SarEstimatorBase
+internal abstract class SentenceLevelSarEstimator : SarEstimatorBase
 {
     /// <summary>What the estimator needs.</summary>
     protected abstract MetricNeeds Needs { get; }
@@ -143,8 +152,11 @@ public abstract class SentenceLevelSarEstimator : SarEstimatorBase
     protected abstract double LogProbability(EstimationContext context, GeneratedSequence generation, bool prefix);
 
     /// <inheritdoc />
-    public override ISampleEstimator Create(OptionValues options) =>
-        new Estimator(this, options.GetDouble(TemperatureKey, SarMath.DefaultTemperature), options.GetInt(SamplesKey, DefaultSamples), options.GetBool(QuestionPrefixKey, true));
+    public override ISampleEstimator Create(OptionValues options)
+    {
+        var o = OptionBinder.Bind<SentenceSarOptions>(options);
+        return new Estimator(this, o.Temperature, o.NumSamples, o.QuestionPrefix);
+    }
 
     private sealed class Estimator(SentenceLevelSarEstimator owner, double t, int k, bool prefix) : ISampleEstimator
     {
@@ -163,7 +175,7 @@ public abstract class SentenceLevelSarEstimator : SarEstimatorBase
 /// the mean of <c>−log(p_j + Σ_{k≠j} g(s_j, s_k) p_k / t)</c>. Uncertainty in nats, unbounded below; no confidence.
 /// Cost: K(K−1)/2 similarities, no model call beyond the sampled answers.
 /// </summary>
-public sealed class SentSarEstimator : SentenceLevelSarEstimator
+internal sealed class SentSarEstimator : SentenceLevelSarEstimator
 {
     /// <inheritdoc />
     public override string Name => "sent-sar";
@@ -180,7 +192,7 @@ public sealed class SentSarEstimator : SentenceLevelSarEstimator
 /// SAR (spec §2.2, token + sentence): SentSAR with <c>p_j = exp(−TokenSAR(s_j))</c>. Uncertainty in nats, unbounded
 /// below; no confidence. Cost: Σ_j n_j + K(K−1)/2 similarities, no model call beyond the sampled answers.
 /// </summary>
-public sealed class SarEstimator : SentenceLevelSarEstimator
+internal sealed class SarEstimator : SentenceLevelSarEstimator
 {
     /// <inheritdoc />
     public override string Name => "sar";

@@ -5,7 +5,7 @@ namespace AttnEval.Metrics.Sar;
 /// <c>jinhaoduan/SAR: src/compute_uncertainty.py</c>; specs/uq-methods.md §2.1–§2.2), free of any model.
 /// All log-probabilities and NLLs are natural-log (nats).
 /// </summary>
-public static class SarMath
+internal static class SarMath
 {
     /// <summary>The SAR paper's temperature t of the sentence relevance term (spec §2.2–§2.3).</summary>
     public const double DefaultTemperature = 0.001;

@@ -15,7 +15,8 @@ public enum AnswerFormat
     LastLine,
 }
 
-/// <summary>Which number <see cref="AnswerFormat.Number"/> takes from the last line (recipe option <c>number_span</c>).</summary>
+/// <summary>Which number <see cref="AnswerFormat.Number"/> takes from the last line (recipe option <c>number_span</c>).
+/// Public, with <see cref="AnswerFormat"/>, only because the tests' theories take it as a parameter.</summary>
 public enum NumberSpan
 {
     /// <summary>Default (<c>whole</c>): the whole last number, with an optional minus sign, thousands commas and decimals
@@ -31,7 +32,7 @@ public enum NumberSpan
 
 /// <summary>Finds the answer's character span in a response and maps it to response tokens (spec §1.3; UQAC
 /// <c>src/eval/gsm8k.py, math.py, bbh.py</c>).</summary>
-public static partial class AnswerLocator
+internal static partial class AnswerLocator
 {
     // optional minus, digits with optional thousands groups, optional decimals; currency and % stay outside the span
     [GeneratedRegex(@"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")]

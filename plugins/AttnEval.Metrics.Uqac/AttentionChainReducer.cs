@@ -3,7 +3,7 @@ using AttnEval.Abstractions;
 namespace AttnEval.Metrics.Uqac;
 
 /// <summary>UQAC's reduced attention matrix <c>M</c> over the response rows (spec §1.4), as backtracking reads it.</summary>
-public interface IReducedAttention
+internal interface IReducedAttention
 {
     /// <summary>n_instr: rows at absolute positions ≥ this are response rows.</summary>
     int PromptLength { get; }
@@ -34,7 +34,7 @@ public interface IReducedAttention
 /// every pending row until its last layer arrives. No L×H×T×T tensor is ever held.</para>
 /// <para>The recency bound check fixes the reference's wrap-around when <c>p − 10 &lt; 0</c> ([quirk] of spec §1.4).</para>
 /// </remarks>
-public sealed class AttentionChainReducer : IAttentionRowReducer, IReducedAttention
+internal sealed class AttentionChainReducer : IAttentionRowReducer, IReducedAttention
 {
     /// <summary>κ_1..κ_10, the recency de-biasing factors for keys 1..10 positions before the query
     /// (spec §1.4 table; UQAC <c>src/utils/macro.py: CALIBRATION_RATIO</c>).</summary>

@@ -10,20 +10,20 @@ namespace AttnEval.Metrics.Uqac;
 /// the chain is still short).</param>
 /// <param name="ParityQuirks">Reproduce the reference's double counting of newly picked tokens in the length test
 /// ([quirk] of spec §1.5). Off by default.</param>
-public sealed record BacktrackOptions(int Buffer = 3, double Threshold = 0.5, int MinLength = 5, int MaxSteps = 1000, int PerSource = 5, bool ParityQuirks = false);
+internal sealed record BacktrackOptions(int Buffer = 3, double Threshold = 0.5, int MinLength = 5, int MaxSteps = 1000, int PerSource = 5, bool ParityQuirks = false);
 
 /// <summary>One chain entry: a source id (response coordinates; the chain token itself is at <c>SourceId + 1</c>) and
 /// the attention accumulated when it was picked (0 for answer entries).</summary>
 /// <param name="SourceId">Source id in response coordinates, ≥ −1 (−1: the chain token is response token 0, predicted at the
 /// last prompt position).</param>
 /// <param name="Score">Accumulated reduced attention, ≥ 0.</param>
-public readonly record struct ChainEntry(int SourceId, double Score);
+internal readonly record struct ChainEntry(int SourceId, double Score);
 
 /// <summary>
 /// Attention-chain construction by backtracking from the answer (specs/uq-methods.md §1.5; UQAC
 /// <c>src/attrs/processor.py: backtrack</c>), over a reduced attention matrix <c>M</c> in absolute positions.
 /// </summary>
-public static class Backtracking
+internal static class Backtracking
 {
     /// <summary>Builds the chain.</summary>
     /// <param name="row">The reduced row of an absolute query position (length ≥ position + 1), or null for a position with

@@ -7,10 +7,10 @@ namespace AttnEval.Metrics.Uqac;
 /// <param name="SourceId">Source id of the replaced chain token (response coordinates, ≥ −1).</param>
 /// <param name="Token">The alternative token id.</param>
 /// <param name="Probability">Its probability in the original pass, in (0, 1].</param>
-public readonly record struct Alternative(int SourceId, int Token, double Probability);
+internal readonly record struct Alternative(int SourceId, int Token, double Probability);
 
 /// <summary>Similarity filtering, probability thresholding and the marginal of UQAC (specs/uq-methods.md §1.6–§1.8).</summary>
-public static class ChainMath
+internal static class ChainMath
 {
     /// <summary>Per-token probability floor of the marginal (spec §1.8: probabilities clamped at 1e−12).</summary>
     public const double ProbabilityFloor = 1e-12;

@@ -6,7 +6,7 @@ namespace AttnEval.Metrics.Uqac;
 /// whitespace-only tokens are blocked) and the punctuation characters <c>. , ! ? ; : ' " “ ” ‘ ’ ( ) [ ] { } _ … \ @ ~ `</c>.
 /// A token is compared after removing all whitespace and lower-casing.
 /// </summary>
-public static class StopWords
+internal static class StopWords
 {
     private const string Words =
         "a about above after again against all am an and any are aren't as at be because been before being below between both but by " +

@@ -1,9 +1,10 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.Uqac;
 
 /// <summary>Which UQAC confidence is reported (spec §1.8 table; §1.13 <c>chain_variant</c>).</summary>
-public enum ChainVariant
+internal enum ChainVariant
 {
     /// <summary>P̃_M, the marginal over the chain and its single-token perturbations (the full method; extra model calls).</summary>
     EnsMarginal,
@@ -32,7 +33,7 @@ public enum ChainVariant
 /// answer only when the generation did not return the top-5 scores and final hidden states (<see cref="UqacEstimator.AnswerOutputs"/>);
 /// none for the single-pass variants.
 /// </remarks>
-public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
+internal sealed class UqacEstimatorFactory : ISampleEstimatorFactory
 {
     /// <inheritdoc />
     public string Name => "uqac";
@@ -42,89 +43,44 @@ public sealed class UqacEstimatorFactory : ISampleEstimatorFactory
     public MetricKind Kind => MetricKind.SampleEstimator;
 
     /// <inheritdoc />
-    public IReadOnlyList<OptionSpec> Options { get; } =
-    [
-        new("top_heads", OptionType.Integer, 16L, "lowest-entropy (layer, head) rows kept per query row before the max (uq-methods §1.4)") { Min = 1 },
-        new("layers", OptionType.IntegerList, null, "layers whose heads compete (all when absent; uq-methods §1.4)") { Min = 0 },
-        new("buffer", OptionType.Integer, 3L, "B: new chain tokens per backtracking iteration (uq-methods §1.5)") { Min = 1 },
-        new("threshold", OptionType.Number, 0.5, "tau: accumulated attention needed once the chain is long enough (uq-methods §1.5)") { Min = 0 },
-        new("min_chain_length", OptionType.Integer, 5L, "L_min: chain tokens wanted besides the answer (uq-methods §1.5)") { Min = 0 },
-        new("max_steps", OptionType.Integer, 1000L, "backtracking iteration cap (uq-methods §1.5)") { Min = 1 },
-        new("similarity_top_k", OptionType.Integer, 10L, "chain tokens kept by similarity filtering (uq-methods §1.6)") { Min = 0 },
-        new("similarity_threshold", OptionType.Number, 0.0, "minimum sim-mean cosine to the answer (uq-methods §1.6; used with similarity: hidden)") { Min = -1, Max = 1 },
-        new("similarity", OptionType.String, "hidden", "hidden: rank chain tokens by the sim-mean cosine of final hidden states (uq-methods §1.6, reference); attention: by their backtracking score (also the fallback for a backend without hidden states)")
-            { AllowedValues = ["hidden", "attention"] },
-        new("top_alternatives", OptionType.Integer, 5L, "candidates read per chain position (uq-methods §1.7)") { Min = 1 },
-        new("ens_threshold", OptionType.Number, 0.01, "an alternative needs probability above this (uq-methods §1.7)") { Min = 0, Max = 1 },
-        new("ens_k", OptionType.Integer, 10L, "alternatives kept: top (ens_k + |S_sim|) minus originals (uq-methods §1.7)") { Min = 0 },
-        new("answer_format", OptionType.String, "number", "how the answer is found: last number of the last line (#### N), right-most \\boxed{}, or the last line (uq-methods §1.3)")
-            { AllowedValues = ["number", "boxed", "last-line"] },
-        new("variant", OptionType.String, "ens_marginal", "reported confidence: ens_marginal (full method) or a single-pass chain product/mean (uq-methods §1.8)")
-            { AllowedValues = ["ens_marginal", "attn_prod", "attn_mean", "sim_prod", "sim_mean"] },
-        new("number_span", OptionType.String, "whole", "answer_format number: the whole last number (whole) or the reference code's span, which keeps only the trailing 1-3 digits of a comma-free number, '#### 1625' -> '5' (reference; README deviations)")
-            { AllowedValues = ["whole", "reference"] },
-        new("parity_quirks", OptionType.Boolean, false, "reproduce the reference's double-counted chain length test (uq-methods §1.5 [quirk])"),
-    ];
+    public IReadOnlyList<OptionSpec> Options => OptionBinder.Specs<UqacOptions>();
 
     /// <inheritdoc />
-    public ISampleEstimator Create(OptionValues options)
-    {
-        var layers = options.GetStringList("layers");
-        return new UqacEstimator(new UqacSettings
-        {
-            TopHeads = options.GetInt("top_heads", 16),
-            Layers = layers.Count == 0 ? null : layers.Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet(),
-            Backtrack = new BacktrackOptions(options.GetInt("buffer", 3), options.GetDouble("threshold", 0.5), options.GetInt("min_chain_length", 5),
-                options.GetInt("max_steps", 1000), ParityQuirks: options.GetBool("parity_quirks", false)),
-            SimilarityTopK = options.GetInt("similarity_top_k", 10),
-            SimilarityThreshold = options.GetDouble("similarity_threshold", 0.0),
-            UseHiddenStates = options.GetString("similarity", "hidden") == "hidden",
-            TopAlternatives = options.GetInt("top_alternatives", 5),
-            EnsThreshold = options.GetDouble("ens_threshold", 0.01),
-            EnsK = options.GetInt("ens_k", 10),
-            AnswerFormat = options.GetString("answer_format", "number") switch { "boxed" => AnswerFormat.Boxed, "last-line" => AnswerFormat.LastLine, _ => AnswerFormat.Number },
-            NumberSpan = options.GetString("number_span", "whole") == "reference" ? NumberSpan.Reference : NumberSpan.Whole,
-            Variant = options.GetString("variant", "ens_marginal") switch
-            {
-                "attn_prod" => ChainVariant.AttnProd, "attn_mean" => ChainVariant.AttnMean,
-                "sim_prod" => ChainVariant.SimProd, "sim_mean" => ChainVariant.SimMean, _ => ChainVariant.EnsMarginal,
-            },
-        });
-    }
+    public ISampleEstimator Create(OptionValues options) => new UqacEstimator(OptionBinder.Bind<UqacOptions>(options).ToSettings());
 }
 
-/// <summary>Validated UQAC settings; defaults are the spec's (§1.9).</summary>
-public sealed record UqacSettings
+/// <summary>Validated UQAC settings; defaults are the recipe options' (<see cref="UqacOptions"/>, the spec's §1.9).</summary>
+internal sealed record UqacSettings
 {
     /// <summary>K of §1.4.</summary>
-    public int TopHeads { get; init; } = 16;
+    public int TopHeads { get; init; } = UqacOptions.Defaults.TopHeads;
     /// <summary>Layers whose heads compete; null = all.</summary>
     public IReadOnlySet<int>? Layers { get; init; }
     /// <summary>B, τ, L_min, max steps, parity (§1.5).</summary>
-    public BacktrackOptions Backtrack { get; init; } = new();
+    public BacktrackOptions Backtrack { get; init; } = UqacOptions.Defaults.Backtrack();
     /// <summary>top-k of §1.6.</summary>
-    public int SimilarityTopK { get; init; } = 10;
+    public int SimilarityTopK { get; init; } = UqacOptions.Defaults.SimilarityTopK;
     /// <summary>Similarity threshold of §1.6.</summary>
-    public double SimilarityThreshold { get; init; }
+    public double SimilarityThreshold { get; init; } = UqacOptions.Defaults.SimilarityThreshold;
     /// <summary>Rank chain tokens by hidden-state similarity (§1.6) when the model delivers final hidden states.</summary>
-    public bool UseHiddenStates { get; init; } = true;
+    public bool UseHiddenStates { get; init; } = UqacOptions.Defaults.Similarity == SimilaritySource.Hidden;
     /// <summary>Candidates per position (§1.7).</summary>
-    public int TopAlternatives { get; init; } = 5;
+    public int TopAlternatives { get; init; } = UqacOptions.Defaults.TopAlternatives;
     /// <summary>ens-threshold (§1.7).</summary>
-    public double EnsThreshold { get; init; } = 0.01;
+    public double EnsThreshold { get; init; } = UqacOptions.Defaults.EnsThreshold;
     /// <summary>ens-k (§1.7).</summary>
-    public int EnsK { get; init; } = 10;
+    public int EnsK { get; init; } = UqacOptions.Defaults.EnsK;
     /// <summary>Answer rule (§1.3).</summary>
-    public AnswerFormat AnswerFormat { get; init; } = AnswerFormat.Number;
+    public AnswerFormat AnswerFormat { get; init; } = UqacOptions.Defaults.AnswerFormat;
     /// <summary>Which number <see cref="AnswerFormat.Number"/> takes: whole (default) or the reference's span (§1.3).</summary>
-    public NumberSpan NumberSpan { get; init; } = NumberSpan.Whole;
+    public NumberSpan NumberSpan { get; init; } = UqacOptions.Defaults.NumberSpan;
     /// <summary>Reported confidence (§1.8).</summary>
-    public ChainVariant Variant { get; init; } = ChainVariant.EnsMarginal;
+    public ChainVariant Variant { get; init; } = UqacOptions.Defaults.Variant;
 }
 
 /// <summary>The UQAC estimator for one recipe entry (see <see cref="UqacEstimatorFactory"/>).</summary>
 /// <param name="settings">Validated settings.</param>
-public sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
+internal sealed class UqacEstimator(UqacSettings settings) : ISampleEstimator
 {
     /// <summary>The settings.</summary>
     public UqacSettings Settings => settings;

@@ -19,7 +19,7 @@ namespace AttnEval.Similarity.MiniLM;
 /// are cached (up to <see cref="CacheCapacity"/> texts), so comparing one answer with many variants embeds it once.
 /// Thread-safe: calls are serialised.</para>
 /// </remarks>
-public sealed class MiniLmSimilarity : ISentenceSimilarity, IDisposable
+internal sealed class MiniLmSimilarity : ISentenceSimilarity, IDisposable
 {
     /// <summary>Number of embeddings kept in the cache.</summary>
     public const int CacheCapacity = 4096;

@@ -47,11 +47,19 @@ internal static class Cli
         var list = new Command("list", "List every installed part: name, kind, plugin, version, folder, what it adds to generation, description") { listJson };
         list.SetAction(r => Commands.List(PluginDirs(r), r.GetValue(listJson)));
 
-        var partName = new Argument<string>("name") { Description = "A part's name, as in recipes (e.g. uqac, torchsharp, numeric-final-answer)" };
+        var partName = new Argument<string?>("name") { Description = "A part's name, as in recipes (e.g. uqac, torchsharp, numeric-final-answer)", Arity = ArgumentArity.ZeroOrOne };
         var describeJson = new Option<bool>("--json") { Description = "One JSON object instead of text" };
         var describeRuns = new Option<string>("--runs") { Description = "Folder of run folders whose newest summary.json gives the measured cost", DefaultValueFactory = _ => "runs" };
-        var describe = new Command("describe", "Show one installed part: its description, what it adds to generation (and its cost measured in the newest run under runs/), and every option (type, default, range, meaning)") { partName, describeJson, describeRuns };
-        describe.SetAction(r => Commands.Describe(r.GetValue(partName)!, PluginDirs(r), r.GetValue(describeJson), r.GetValue(describeRuns)));
+        var describeAll = new Option<bool>("--all") { Description = "Every installed part instead of one name (with --json: one JSON array)" };
+        var describeMarkdown = new Option<bool>("--markdown") { Description = "With --all: the recipe options reference as Markdown (docs/options-reference.md is this output for the built-in plugins)" };
+        var describe = new Command("describe", "Show one installed part: its description, what it adds to generation (and its cost measured in the newest run under runs/), and every option (type, default, range, meaning); --all --markdown prints the options reference of every installed part") { partName, describeJson, describeRuns, describeAll, describeMarkdown };
+        describe.SetAction(r => r.GetValue(describeAll)
+            ? r.GetValue(partName) is { } extra
+                ? Commands.UsageError($"describe --all takes no part name (got '{extra}')")
+                : r.GetValue(describeMarkdown) ? Commands.DescribeAllMarkdown(PluginDirs(r)) : Commands.Describe(null, PluginDirs(r), r.GetValue(describeJson), r.GetValue(describeRuns))
+            : r.GetValue(partName) is { } name
+                ? r.GetValue(describeMarkdown) ? Commands.UsageError("describe --markdown needs --all") : Commands.Describe(name, PluginDirs(r), r.GetValue(describeJson), r.GetValue(describeRuns))
+                : Commands.UsageError("describe needs a part's name, or --all --markdown"));
 
         var runDir = new Argument<string>("run-dir") { Description = "A run folder" };
         var report = new Command("report", "Re-render report.html from a run folder's summary.json and samples.jsonl") { runDir };

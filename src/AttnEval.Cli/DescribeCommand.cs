@@ -74,13 +74,14 @@ internal static partial class Commands
         return null;
     }
 
-    /// <summary>One part by name: kind, plugin, description, what it adds to generation, and every option it accepts.
-    /// An unknown name is one error line with the nearest installed name (exit 2).</summary>
-    public static int Describe(string name, string[]? pluginDirs, bool json = false, string? runsDir = null)
+    /// <summary>One part by name (every installed part when <paramref name="name"/> is null; with
+    /// <paramref name="json"/> then always one JSON array): kind, plugin, description, what it adds to generation, and
+    /// every option it accepts. An unknown name is one error line with the nearest installed name (exit 2).</summary>
+    public static int Describe(string? name, string[]? pluginDirs, bool json = false, string? runsDir = null)
     {
         using var host = LoadHost(pluginDirs, quiet: true);
-        var matches = Parts(host).Where(x => x.Export.Name == name).ToList();
-        if (matches.Count == 0)
+        var matches = Parts(host).Where(x => name is null || x.Export.Name == name).ToList();
+        if (matches.Count == 0 && name is not null)
         {
             var near = Suggest.Nearest(name, Parts(host).Select(x => x.Export.Name));
             Console.Error.WriteLine($"attneval: no installed part is named '{name}'{(near is null ? "" : $"; did you mean '{near}'?")} (attneval list shows them)");
@@ -123,9 +124,62 @@ internal static partial class Commands
                 Console.WriteLine($"      {o.Description}");
             }
         }
-        if (json) Console.WriteLine((described.Count == 1 ? described[0]!.DeepClone() : described).ToJsonString(Indented));
+        if (json) Console.WriteLine((described.Count == 1 && name is not null ? described[0]!.DeepClone() : described).ToJsonString(Indented));
         return Cli.Ok;
     }
+
+    /// <summary>One usage error line on standard error (exit 2).</summary>
+    public static int UsageError(string message)
+    {
+        Console.Error.WriteLine($"attneval: {message}");
+        return Cli.BadInput;
+    }
+
+    /// <summary><c>attneval describe --all --markdown</c>: the recipe options reference — every installed part (in
+    /// <c>attneval list</c> order) with its kind, plugin, description and a table of its options (key, type, default,
+    /// range or allowed values, meaning), generated from the parts' <see cref="OptionSpec"/>s. Machine-independent: no
+    /// folders, versions or measured costs, so <c>docs/options-reference.md</c> (this output for the built-in plugins)
+    /// is compared with it by a test.</summary>
+    public static int DescribeAllMarkdown(string[]? pluginDirs)
+    {
+        using var host = LoadHost(pluginDirs, quiet: true);
+        Console.Write(OptionsMarkdown(host));
+        foreach (var e in host.Errors) Console.Error.WriteLine($"attneval: plugin {e}");
+        return Cli.Ok;
+    }
+
+    internal static string OptionsMarkdown(PluginHost host)
+    {
+        var md = new System.Text.StringBuilder();
+        md.Append("# Recipe options reference\n\n");
+        md.Append("Every option of every built-in part, as a recipe sets it under `metrics:`, `judge:` or `model:` (`options:`).\n");
+        md.Append("Generated from the parts' option declarations by `attneval describe --all --markdown`; do not edit by hand —\n");
+        md.Append("`AttnEval.Cli.Tests` fails when this file differs from the command's output.\n");
+        foreach (var (plugin, export) in Parts(host))
+        {
+            md.Append('\n').Append("## ").Append(export.Name).Append('\n').Append('\n');
+            md.Append('*').Append(export.Kind).Append(", plugin ").Append(plugin.Name).Append("*\n");
+            if (export.Description.Length > 0) md.Append('\n').Append(Cell(export.Description)).Append('\n');
+            if (export.Cost.Length > 0) md.Append("\nAdds to generation: ").Append(Cell(export.Cost)).Append('\n');
+            var options = OptionsOf(host.Catalog, export);
+            if (options.Count == 0) { md.Append("\nOptions: none.\n"); continue; }
+            md.Append("\n| option | type | default | range | meaning |\n|---|---|---|---|---|\n");
+            foreach (var o in options)
+            {
+                var range = o.AllowedValues is { } allowed ? "one of " + string.Join(", ", allowed.Select(a => $"`{a}`"))
+                    : o.Min is { } lo && o.Max is { } hi ? $"[{Bound(lo)}, {Bound(hi)}]"
+                    : o.Min is { } lo2 ? $"≥ {Bound(lo2)}" : o.Max is { } hi2 ? $"≤ {Bound(hi2)}" : "";
+                var dflt = o.Required ? "required" : Value(o.Default)?.ToJsonString(Compact) is { } d ? $"`{d}`" : "none";
+                md.Append("| `").Append(o.Key).Append("` | ").Append(TypeName(o.Type)).Append(" | ").Append(Cell(dflt)).Append(" | ")
+                  .Append(Cell(range)).Append(" | ").Append(Cell(o.Description)).Append(" |\n");
+            }
+        }
+        return md.ToString();
+
+        static string Cell(string text) => text.Replace("\r", "", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal).Replace("|", "\\|", StringComparison.Ordinal);
+    }
+
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static IReadOnlyList<OptionSpec> OptionsOf(IComponentCatalog catalog, PluginExport export) => export.Kind switch
     {

@@ -8,85 +8,59 @@ namespace AttnEval.Plugins.Sdk;
 public sealed record RetrievalHeadOptions
 {
     /// <summary><c>niah</c> or <c>dataset</c>.</summary>
-    public string Protocol { get; init; } = "niah";
+    public string Protocol { get; init; } = RetrievalHeadRecipeOptions.Defaults.Protocol;
     /// <summary>Needles JSONL path.</summary>
     public string? Needles { get; init; }
     /// <summary>Haystack folder.</summary>
     public string? Haystack { get; init; }
     /// <summary>Context lengths (tokens).</summary>
-    public IReadOnlyList<int> ContextLengths { get; init; } = Sdk.Haystack.Linspace(1000, 50000, 20);
+    public IReadOnlyList<int> ContextLengths { get; init; } = Sdk.Haystack.Linspace(RetrievalHeadRecipeOptions.Defaults.ContextMin, RetrievalHeadRecipeOptions.Defaults.ContextMax, RetrievalHeadRecipeOptions.Defaults.ContextN);
     /// <summary>Depth percents.</summary>
-    public IReadOnlyList<double> Depths { get; init; } = Sdk.Haystack.Depths(10, "linear");
+    public IReadOnlyList<double> Depths { get; init; } = Sdk.Haystack.Depths(RetrievalHeadRecipeOptions.Defaults.DepthN, RetrievalHeadRecipeOptions.Defaults.DepthSpacing);
     /// <summary>Buffer tokens.</summary>
-    public int BufferTokens { get; init; } = 200;
+    public int BufferTokens { get; init; } = RetrievalHeadRecipeOptions.Defaults.BufferTokens;
     /// <summary>Question template with <c>{question}</c>.</summary>
-    public string QuestionTemplate { get; init; } = "Based on the content of the book, Question: {question}\nAnswer:";
+    public string QuestionTemplate { get; init; } = RetrievalHeadRecipeOptions.Defaults.QuestionTemplate;
     /// <summary>Dataset protocol: needle fields.</summary>
     public IReadOnlyList<string> NeedleFields { get; init; } = [];
     /// <summary>Greedy steps.</summary>
-    public int MaxNewTokens { get; init; } = 50;
+    public int MaxNewTokens { get; init; } = RetrievalHeadRecipeOptions.Defaults.MaxNewTokens;
     /// <summary>Stop at newline.</summary>
-    public bool StopOnNewline { get; init; } = true;
+    public bool StopOnNewline { get; init; } = RetrievalHeadRecipeOptions.Defaults.StopOnNewline;
     /// <summary>Span overlap.</summary>
-    public double SpanOverlap { get; init; } = 0.9;
+    public double SpanOverlap { get; init; } = RetrievalHeadRecipeOptions.Defaults.SpanOverlap;
     /// <summary>Success threshold on ROUGE-1 recall ×100.</summary>
-    public double SuccessThreshold { get; init; } = 50;
+    public double SuccessThreshold { get; init; } = RetrievalHeadRecipeOptions.Defaults.SuccessThreshold;
     /// <summary>Score mode.</summary>
-    public RetrievalScoreMode ScoreMode { get; init; } = RetrievalScoreMode.EventCount;
+    public RetrievalScoreMode ScoreMode { get; init; } = RetrievalHeadRecipeOptions.Defaults.ScoreMode;
     /// <summary>Retrieval-head threshold on the mean score.</summary>
-    public double Threshold { get; init; } = 0.1;
+    public double Threshold { get; init; } = RetrievalHeadRecipeOptions.Defaults.Threshold;
     /// <summary>Output file name.</summary>
-    public string HeadsFile { get; init; } = "heads.json";
+    public string HeadsFile { get; init; } = RetrievalHeadRecipeOptions.Defaults.HeadsFile;
     /// <summary>Existing heads.json to merge with.</summary>
     public string? MergeWith { get; init; }
     /// <summary>K of the ablation check (0 = 5 %).</summary>
     public int AblationK { get; init; }
     /// <summary>Random draws.</summary>
-    public int AblationDraws { get; init; } = 5;
+    public int AblationDraws { get; init; } = RetrievalHeadRecipeOptions.Defaults.AblationDraws;
     /// <summary>Uniform attention or zero output.</summary>
-    public string AblationOp { get; init; } = "uniform_attention";
+    public string AblationOp { get; init; } = RetrievalHeadRecipeOptions.Defaults.AblationOp;
     /// <summary>Trials re-run under ablation (0 = all).</summary>
     public int AblationTrials { get; init; }
     /// <summary>Random heads exclude the top N.</summary>
-    public int AblationExcludeTop { get; init; } = 100;
+    public int AblationExcludeTop { get; init; } = RetrievalHeadRecipeOptions.Defaults.AblationExcludeTop;
     /// <summary>Heads never drawn at random besides the top <see cref="AblationExcludeTop"/>.</summary>
     public IReadOnlyList<HeadId> AblationExclude { get; init; } = [];
     /// <summary>"decode" (reference: masks act from the last prompt token on) or "all" (prefill too).</summary>
-    public string MaskPhase { get; init; } = "decode";
+    public string MaskPhase { get; init; } = RetrievalHeadRecipeOptions.Defaults.MaskPhase;
+
+    /// <summary>The <c>retrieval-heads</c> recipe options (specs/head-methods.md §1.5), declared once on
+    /// <see cref="RetrievalHeadRecipeOptions"/>; the retrieval-heads plugin's factory returns them.</summary>
+    public static IReadOnlyList<OptionSpec> Specs => OptionBinder.Specs<RetrievalHeadRecipeOptions>();
 
     /// <summary>Reads validated option values.</summary>
-    public static RetrievalHeadOptions From(OptionValues o)
-    {
-        var lengths = o.Has("context_lengths")
-            ? o.GetStringList("context_lengths").Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList()
-            : Sdk.Haystack.Linspace(o.GetInt("context_min", 1000), o.GetInt("context_max", 50000), o.GetInt("context_n", 20));
-        return new RetrievalHeadOptions
-        {
-            Protocol = o.GetString("protocol", "niah"),
-            Needles = o.Has("needles") ? o.GetString("needles") : null,
-            Haystack = o.Has("haystack") ? o.GetString("haystack") : null,
-            ContextLengths = lengths,
-            Depths = Sdk.Haystack.Depths(o.GetInt("depth_n", 10), o.GetString("depth_spacing", "linear")),
-            BufferTokens = o.GetInt("buffer_tokens", 200),
-            QuestionTemplate = o.GetString("question_template", "Based on the content of the book, Question: {question}\nAnswer:"),
-            NeedleFields = o.GetStringList("needle_fields"),
-            MaxNewTokens = o.GetInt("max_new_tokens", 50),
-            StopOnNewline = o.GetBool("stop_on_newline", true),
-            SpanOverlap = o.GetDouble("span_overlap", 0.9),
-            SuccessThreshold = o.GetDouble("success_threshold", 50),
-            ScoreMode = o.GetString("score_mode", "event_count") == "unique_set" ? RetrievalScoreMode.UniqueSet : RetrievalScoreMode.EventCount,
-            Threshold = o.GetDouble("threshold", 0.1),
-            HeadsFile = o.GetString("heads_file", "heads.json"),
-            MergeWith = o.Has("merge_with") ? o.GetString("merge_with") : null,
-            AblationK = o.GetInt("ablation_k", 0),
-            AblationDraws = o.GetInt("ablation_draws", 5),
-            AblationOp = o.GetString("ablation_op", "uniform_attention"),
-            AblationTrials = o.GetInt("ablation_trials", 0),
-            AblationExcludeTop = o.GetInt("ablation_exclude_top", 100),
-            MaskPhase = o.GetString("mask_phase", "decode"),
-            AblationExclude = AblationCheck.ParseHeads(o.GetStringList("ablation_exclude"), "metrics.retrieval-heads.ablation_exclude"),
-        };
-    }
+    /// <exception cref="ArgumentException">A head name in <c>ablation_exclude</c> that is not <c>"l-h"</c>.</exception>
+    public static RetrievalHeadOptions From(OptionValues o) => OptionBinder.Bind<RetrievalHeadRecipeOptions>(o).ToSettings();
 }
 
 /// <summary>One trial: the prompt, the answer span to judge by, and where the needle sits in the prompt tokens.</summary>
