@@ -1,8 +1,9 @@
 namespace AttnEval.Plugins.Sdk;
 
 /// <summary>
-/// Rank statistics shared by the host's uncertainty metrics (<c>AttnEval.Core.Evaluation.UncertaintyMetrics</c>) and the
-/// plugins (attention-influence's corpus check): one AUROC, computed one way everywhere.
+/// Rank and order statistics shared by the host and the plugins, computed one way everywhere: the AUROC of the host's
+/// uncertainty metrics (<c>AttnEval.Core.Evaluation.UncertaintyMetrics</c>) and of attention-influence's corpus check, and
+/// the quantile of the host's bootstrap intervals and of reasoning-rhythm's peak threshold.
 /// </summary>
 public static class Ranking
 {
@@ -56,5 +57,27 @@ public static class Ranking
             start = end + 1;
         }
         return (rankSum - nPos * (nPos + 1) / 2.0) / ((double)nPos * nNeg);
+    }
+
+    /// <summary>
+    /// Quantile <paramref name="p"/> of values sorted ascending, by linear interpolation between the order statistics at
+    /// position h = (n−1)·p: <c>x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋])</c> (Hyndman &amp; Fan 1996, "Sample quantiles in
+    /// statistical packages", The American Statistician 50:361–365, definition 7; numpy's <c>quantile</c> default).
+    /// p = 0 gives the minimum, p = 1 the maximum, p = 0.5 the median.
+    /// </summary>
+    /// <param name="sorted">The values, sorted ascending (not checked); at least one.</param>
+    /// <param name="p">The level, in [0, 1].</param>
+    /// <returns>The quantile, between the smallest and the largest value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="sorted"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="sorted"/> is empty, or <paramref name="p"/> is outside [0, 1] or NaN.</exception>
+    public static double Quantile(IReadOnlyList<double> sorted, double p)
+    {
+        ArgumentNullException.ThrowIfNull(sorted);
+        if (sorted.Count == 0) throw new ArgumentException("quantile of an empty list", nameof(sorted));
+        if (!(p >= 0 && p <= 1)) throw new ArgumentException($"quantile level must be in [0, 1] (got {p})", nameof(p));
+        var h = (sorted.Count - 1) * p;
+        var lo = (int)Math.Floor(h);
+        var hi = Math.Min(lo + 1, sorted.Count - 1);
+        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
     }
 }

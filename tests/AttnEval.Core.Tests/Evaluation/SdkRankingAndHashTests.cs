@@ -110,4 +110,32 @@ public sealed class SdkRankingAndHashTests
             UncertaintyRunner.StableHash(id).Should().Be(OldStableHash(id));
         }
     }
+
+    /// <summary>reasoning-rhythm's former <c>RhythmMath.Quantile</c>, kept here as the reference (the host's former
+    /// <c>Bootstrap.Quantile</c> had the same arithmetic with h = (n−1)·p; multiplication commutes exactly).</summary>
+    private static double OldRhythmQuantile(IReadOnlyList<double> sorted, double q)
+    {
+        if (sorted.Count == 0) return double.NaN;
+        double pos = q * (sorted.Count - 1);
+        int lo = (int)Math.Floor(pos), hi = Math.Min(sorted.Count - 1, lo + 1);
+        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    [Fact]
+    public void Quantile_equals_both_former_copies_bit_for_bit()
+    {
+        var rng = new Random(11);
+        double[] levels = [0, 0.025, 0.25, 0.5, 0.75, 0.975, 1];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            var v = Enumerable.Range(0, rng.Next(1, 60)).Select(_ => Math.Round(rng.NextDouble() * 10 - 5, trial % 2 == 0 ? 1 : 15)).Order().ToArray();
+            var p = trial % 3 == 0 ? rng.NextDouble() : levels[rng.Next(levels.Length)];
+            var expected = OldRhythmQuantile(v, p);
+            BitConverter.DoubleToInt64Bits(Ranking.Quantile(v, p)).Should().Be(BitConverter.DoubleToInt64Bits(expected));
+            BitConverter.DoubleToInt64Bits(Bootstrap.Quantile(v, p)).Should().Be(BitConverter.DoubleToInt64Bits(expected));
+        }
+        ((Action)(() => Ranking.Quantile([], 0.5))).Should().Throw<ArgumentException>().WithMessage("*empty*");
+        ((Action)(() => Ranking.Quantile([1.0], 1.5))).Should().Throw<ArgumentException>().WithMessage("*[0, 1]*");
+        ((Action)(() => Ranking.Quantile([1.0], double.NaN))).Should().Throw<ArgumentException>();
+    }
 }
