@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Globalization;
 using System.Text.Json;
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
@@ -259,18 +260,11 @@ internal sealed class SearchRobustnessEvaluation(SearchRobustnessSettings settin
         return record;
     }
 
-    /// <summary>The seed of one episode: FNV-1a (64-bit) of <c>"{seed}|{run}|{item}|{condition}"</c>, so every (item,
-    /// condition, run) has its own stream and the same recipe gives the same episodes.</summary>
-    public static long EpisodeSeed(long seed, int run, string item, string condition)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (var ch in string.Create(CultureInfo.InvariantCulture, $"{seed}|{run}|{item}|{condition}"))
-        {
-            h ^= ch;
-            h *= 1099511628211UL;
-        }
-        return (long)(h >> 1);
-    }
+    /// <summary>The seed of one episode: FNV-1a (64-bit, the plugin SDK's <see cref="Fnv1a.Hash64"/>) of
+    /// <c>"{seed}|{run}|{item}|{condition}"</c> shifted right by one bit (so in [0, <see cref="long.MaxValue"/>]), so every
+    /// (item, condition, run) has its own stream and the same recipe gives the same episodes.</summary>
+    public static long EpisodeSeed(long seed, int run, string item, string condition) =>
+        (long)(Fnv1a.Hash64(string.Create(CultureInfo.InvariantCulture, $"{seed}|{run}|{item}|{condition}")) >> 1);
 
     private List<string> Golds(Sample item)
     {

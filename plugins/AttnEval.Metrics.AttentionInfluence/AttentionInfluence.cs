@@ -306,7 +306,7 @@ internal sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options
         {
             if (heads.Count == 0) return labelled ? 0.5 : 0;
             var scores = Losses(model, _checkDocs.Select(d => d.Chunks).ToList(), heads, CancellationToken.None).Select(l => Formula(l.LBase, l.LRef)).ToList();
-            return labelled ? PairwiseAuroc(scores, _checkDocs.Select(d => d.Label!.Value).ToList()) : scores.Average();
+            return labelled ? Ranking.Auroc(scores, _checkDocs.Select(d => d.Label!.Value).ToList()) : scores.Average();
         }
         var result = AblationCheck.Run(model.Info, _heads, options.AblationDraws, options.AblationExclude, options.Seed, Metric);
         var summary = new Dictionary<string, object?>(result.ToSummary(labelled
@@ -314,27 +314,6 @@ internal sealed class AttentionInfluenceScorer(AttentionInfluenceOptions options
             : $"mean (L_ref − L_base)/L_base over the first {_checkDocs.Count} scored documents"));
         if (options.AblationExclude.Count > 0) summary["excluded_from_random"] = options.AblationExclude.Select(h => h.ToString()).ToList();
         return summary;
-    }
-
-    /// <summary>AUROC as P(score of a positive &gt; score of a negative) over all positive–negative pairs, ties counting ½;
-    /// range [0, 1], NaN without both classes. O(n₊·n₋), for the corpus check's few documents.</summary>
-    /// <param name="scores">One score per document.</param>
-    /// <param name="positive">Label per document, same length.</param>
-    public static double PairwiseAuroc(IReadOnlyList<double> scores, IReadOnlyList<bool> positive)
-    {
-        double wins = 0;
-        long pairs = 0;
-        for (int i = 0; i < scores.Count; i++)
-        {
-            if (!positive[i]) continue;
-            for (int j = 0; j < scores.Count; j++)
-            {
-                if (positive[j]) continue;
-                pairs++;
-                wins += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0;
-            }
-        }
-        return pairs == 0 ? double.NaN : wins / pairs;
     }
 
     /// <summary>Eq. 5: <c>(L_ref − L_base) / L_base</c>.</summary>

@@ -1,4 +1,5 @@
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 
 namespace AttnEval.Metrics.ReasoningRhythm;
 
@@ -77,14 +78,15 @@ internal static class RhythmMath
     /// <summary>
     /// Peaks of a series: positions i with a value that is a local maximum — above the previous value (or first) and at least
     /// the next (or last), strictly above at least one neighbour (a flat run or a lone value has none; the first position of a
-    /// raised plateau counts) — and at least the <paramref name="quantile"/> quantile (linear interpolation) of the defined
-    /// values. Null values are undefined: they are neither peaks nor neighbours.
+    /// raised plateau counts) — and at least the <paramref name="quantile"/> quantile (linear interpolation, the plugin SDK's
+    /// <see cref="Ranking.Quantile"/>) of the defined values. Null values are undefined: they are neither peaks nor neighbours.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="quantile"/> outside [0, 1].</exception>
     public static int[] Peaks(IReadOnlyList<double?> x, double quantile)
     {
         var defined = x.Where(v => v.HasValue).Select(v => v!.Value).Order().ToArray();
         if (defined.Length < 2) return [];
-        double threshold = Quantile(defined, quantile);
+        double threshold = Ranking.Quantile(defined, quantile);   // the plugin SDK's type-7 quantile, as the host's bootstrap
         var peaks = new List<int>();
         for (int i = 0; i < x.Count; i++)
         {
@@ -100,15 +102,6 @@ internal static class RhythmMath
 
     /// <summary>Peaks of a fully defined series.</summary>
     public static int[] Peaks(IReadOnlyList<double> x, double quantile) => Peaks(x.Select(v => (double?)v).ToList(), quantile);
-
-    /// <summary>Quantile of sorted values, linear interpolation between order statistics (the usual "type 7").</summary>
-    public static double Quantile(IReadOnlyList<double> sorted, double q)
-    {
-        if (sorted.Count == 0) return double.NaN;
-        double pos = q * (sorted.Count - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(sorted.Count - 1, lo + 1);
-        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-    }
 
     /// <summary>The top ⌈fraction × m⌉ of the m positions with a defined FAI, highest first (ties by position).</summary>
     public static int[] TopPositions(IReadOnlyList<double?> fai, double fraction)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using AttnEval.Abstractions;
+using AttnEval.Plugins.Sdk;
 using CsvHelper;
 
 namespace AttnEval.Metrics.SafetyHeads;
@@ -42,19 +43,9 @@ internal static class InstructionFile
         return samples;
     }
 
-    private static IEnumerable<(string Where, Dictionary<string, object?> Fields)> ReadJsonl(string path)
-    {
-        int line = 0;
-        foreach (var text in File.ReadLines(path))
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            JsonElement e;
-            try { e = JsonDocument.Parse(text).RootElement; }
-            catch (JsonException x) { throw new InvalidDataException($"{path}:{line}: expected one JSON object per line ({x.Message})", x); }
-            yield return ($"{line}", Fields(e, path, $"{line}"));
-        }
-    }
+    private static IEnumerable<(string Where, Dictionary<string, object?> Fields)> ReadJsonl(string path) =>
+        Jsonl.Enumerate(path, (e, line) => ($"{line}", Fields(e, path, $"{line}")),
+            (line, x) => $"{path}:{line}: expected one JSON object per line ({x.Message})");
 
     private static IEnumerable<(string Where, Dictionary<string, object?> Fields)> ReadJsonArray(string path)
     {

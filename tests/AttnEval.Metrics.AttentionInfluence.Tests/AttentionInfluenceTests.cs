@@ -1,6 +1,7 @@
 using AttnEval.Abstractions;
 using AttnEval.Backends.TorchSharp;
 using AttnEval.Metrics.AttentionInfluence;
+using AttnEval.Plugins.Sdk;
 using AttnEval.TestSupport;
 
 namespace AttnEval.Metrics.AttentionInfluence.Tests;
@@ -31,12 +32,13 @@ public sealed class AttentionInfluenceTests
     }
 
     [Fact]
-    public void Pairwise_auroc_counts_wins_of_positives_over_negatives_and_halves_ties()
+    public void Corpus_check_auroc_counts_wins_of_positives_over_negatives_and_halves_ties()
     {
+        // The corpus check uses the plugin SDK's Ranking.Auroc (it had its own pairwise copy before issue 17).
         // positives 0.9, 0.4, 0.4; negatives 0.4, 0.1: pairs (0.9>0.4) 1, (0.9>0.1) 1, (0.4=0.4) ½ twice, (0.4>0.1) 1 twice → 5/6.
-        AttentionInfluenceScorer.PairwiseAuroc([0.9, 0.4, 0.4, 0.4, 0.1], [true, true, true, false, false]).Should().BeApproximately(5.0 / 6, 1e-15);
-        AttentionInfluenceScorer.PairwiseAuroc([0.1, 0.2], [true, false]).Should().Be(0);
-        AttentionInfluenceScorer.PairwiseAuroc([0.1, 0.2], [true, true]).Should().Be(double.NaN);
+        Ranking.Auroc([0.9, 0.4, 0.4, 0.4, 0.1], [true, true, true, false, false]).Should().Be(5.0 / 6);
+        Ranking.Auroc([0.1, 0.2], [true, false]).Should().Be(0);
+        Ranking.Auroc([0.1, 0.2], [true, true]).Should().Be(double.NaN);
     }
 
     [SkippableFact]

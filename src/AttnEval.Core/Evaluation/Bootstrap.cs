@@ -154,16 +154,7 @@ public static class Bootstrap
     }
 
     /// <summary>Quantile <paramref name="p"/> ∈ [0, 1] of sorted values by linear interpolation at position (n−1)·p
-    /// (Hyndman–Fan type 7, numpy <c>quantile</c> default).</summary>
+    /// (Hyndman–Fan type 7, numpy <c>quantile</c> default): the plugin SDK's <see cref="AttnEval.Plugins.Sdk.Ranking.Quantile"/>.</summary>
     /// <exception cref="ArgumentException">Empty input or p outside [0, 1].</exception>
-    public static double Quantile(IReadOnlyList<double> sorted, double p)
-    {
-        ArgumentNullException.ThrowIfNull(sorted);
-        if (sorted.Count == 0) throw new ArgumentException("quantile of an empty list", nameof(sorted));
-        if (!(p >= 0 && p <= 1)) throw new ArgumentException($"quantile level must be in [0, 1] (got {p})", nameof(p));
-        var h = (sorted.Count - 1) * p;
-        var lo = (int)Math.Floor(h);
-        var hi = Math.Min(lo + 1, sorted.Count - 1);
-        return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-    }
+    public static double Quantile(IReadOnlyList<double> sorted, double p) => AttnEval.Plugins.Sdk.Ranking.Quantile(sorted, p);
 }

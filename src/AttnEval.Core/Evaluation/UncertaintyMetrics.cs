@@ -1,3 +1,5 @@
+using AttnEval.Plugins.Sdk;
+
 namespace AttnEval.Core.Evaluation;
 
 /// <summary>
@@ -35,7 +37,8 @@ public static class UncertaintyMetrics
     /// <summary>
     /// Area under the ROC curve of <paramref name="scores"/> for detecting the items flagged in
     /// <paramref name="positive"/> (spec §5.1): <c>(R₊ − n₊(n₊+1)/2) / (n₊ n₋)</c> with mid-ranks, so tied
-    /// positive/negative pairs count ½ (equals sklearn <c>roc_auc_score</c>). Range [0, 1].
+    /// positive/negative pairs count ½ (equals sklearn <c>roc_auc_score</c>; Hanley &amp; McNeil 1982). Range [0, 1].
+    /// Computed by the plugin SDK's <see cref="Ranking.Auroc"/> after sanitising, so plugins get the same numbers.
     /// </summary>
     /// <param name="scores">One score per item, higher = more likely positive; non-finite values are sanitised.</param>
     /// <param name="positive">Class of each item.</param>
@@ -250,23 +253,8 @@ public static class UncertaintyMetrics
         return idx;
     }
 
-    internal static double AurocCore(double[] s, bool[] positive)
-    {
-        var n = s.Length;
-        long nPos = positive.Count(p => p), nNeg = n - nPos;
-        if (nPos == 0 || nNeg == 0) return double.NaN;
-        var order = StableOrder(s);
-        double rankSum = 0;
-        for (var start = 0; start < n;)
-        {
-            var end = start;
-            while (end + 1 < n && s[order[end + 1]] == s[order[start]]) end++;
-            var midRank = (start + end) / 2.0 + 1.0; // mean of 1-based ranks start+1 … end+1
-            for (var k = start; k <= end; k++) if (positive[order[k]]) rankSum += midRank;
-            start = end + 1;
-        }
-        return (rankSum - nPos * (nPos + 1) / 2.0) / ((double)nPos * nNeg);
-    }
+    /// <summary>AUROC of clean (sanitised, finite) scores: the plugin SDK's <see cref="Ranking.Auroc"/>, mid-ranks.</summary>
+    internal static double AurocCore(double[] s, bool[] positive) => Ranking.Auroc(s, positive);
 
     internal static double AveragePrecisionCore(double[] s, bool[] positive)
     {

@@ -320,11 +320,7 @@ public sealed class UncertaintyRunner(IComponentCatalog catalog, IRunObserver? o
         }
     }
 
-    /// <summary>FNV-1a 64-bit hash of the id: stable across processes and machines (unlike string.GetHashCode).</summary>
-    internal static long StableHash(string s)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (var ch in s) { h ^= ch; h *= 1099511628211UL; }
-        return (long)(h & long.MaxValue);
-    }
+    /// <summary>FNV-1a 64-bit hash of the id (<see cref="AttnEval.Plugins.Sdk.Fnv1a.Hash64"/>) with the top bit cleared: stable
+    /// across processes and machines (unlike string.GetHashCode), in [0, <see cref="long.MaxValue"/>].</summary>
+    internal static long StableHash(string s) => (long)(AttnEval.Plugins.Sdk.Fnv1a.Hash64(s) & long.MaxValue);
 }
