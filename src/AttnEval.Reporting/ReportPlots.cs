@@ -265,7 +265,7 @@ public static class ReportPlots
 /// <summary>The one report pipeline (what <c>attneval run</c> does at the end and <c>attneval report</c> redoes): the figures of the
 /// run's kind (<see cref="Figures"/>: <see cref="ReportPlots"/> for an uncertainty run, <see cref="AnalysisPlots"/> for a
 /// head-attribution or data-scoring run, <see cref="RobustnessPlots"/> for an agent-robustness run; a plugin's kind draws its own
-/// inline), then <c>report.html</c> from the kind's page (<see cref="HtmlReport.Write"/>).</summary>
+/// inline), then <c>report.html</c> from the kind's page (<see cref="HtmlReport.Write(string, IReadOnlyDictionary{string, RecipeKindDescriptor}?)"/>).</summary>
 public static class RunReport
 {
     /// <summary>Figure sets by kind name: what draws a run's figures into <c>plots/</c> before its page is rendered.</summary>
@@ -300,6 +300,6 @@ public static class RunReport
                 figureError(e);
             }
         }
-        return HtmlReport.Write(runDir, kinds);
+        return HtmlReport.Write(runDir, kind);
     }
 }

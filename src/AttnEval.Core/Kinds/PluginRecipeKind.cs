@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using AttnEval.Abstractions;
 using AttnEval.Core.Datasets;
@@ -110,11 +109,9 @@ public sealed class PluginRecipeKind : RecipeKindDescriptor
                 ResumedRecords = resumed,
                 Record = rec =>
                 {
-                    var id = rec.TryGetValue("id", out var v) && v is not null ? Convert.ToString(v, CultureInfo.InvariantCulture)! : $"record-{counter++}";
+                    var id = JsonSerializerHelpers.IdOf(rec) ?? $"record-{counter++}";
                     if (folder.FinishedIds.Contains(id)) return;
-                    var node = new JsonObject { ["id"] = id };
-                    foreach (var (k, value) in rec)
-                        if (k != "id") node[k] = JsonSerializerHelpers.ToNode(value);
+                    var node = JsonSerializerHelpers.Record(rec, ("id", id));
                     folder.Append(node);
                     records++;
                     observer.SampleFinished(id, node["error"] is not null);

@@ -158,9 +158,14 @@ public static class HtmlReport
     /// <returns>The path of <c>report.html</c>.</returns>
     /// <exception cref="FileNotFoundException">The folder has no <c>summary.json</c> (see <see cref="Runs.RunFolder.RequireSummary"/> for a missing folder or one that is not a run).</exception>
     /// <exception cref="InvalidDataException">The run's kind is not among <paramref name="kinds"/> (its plugin is not installed).</exception>
-    public static string Write(string runDir, IReadOnlyDictionary<string, Kinds.RecipeKindDescriptor>? kinds = null)
+    public static string Write(string runDir, IReadOnlyDictionary<string, Kinds.RecipeKindDescriptor>? kinds = null) =>
+        Write(runDir, KindOf(runDir, kinds));
+
+    /// <summary>Renders and writes <c>report.html</c> of a run folder whose kind the caller has already looked up
+    /// (<see cref="KindOf"/>).</summary>
+    /// <returns>The path of <c>report.html</c>.</returns>
+    public static string Write(string runDir, Kinds.RecipeKindDescriptor kind)
     {
-        var kind = KindOf(runDir, kinds);
         var plots = Path.Combine(runDir, PlotsFolder);
         var figures = Directory.Exists(plots)
             ? Directory.EnumerateFiles(plots, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(plots, f).Replace(Path.DirectorySeparatorChar, '/')).ToList()

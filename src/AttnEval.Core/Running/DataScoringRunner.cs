@@ -182,10 +182,7 @@ public sealed class DataScoringRunner(IComponentCatalog catalog, IRunObserver? o
                 for (int i = 0; i < chosen.Count; i++)
                     if (chosen[i].Selection.SelectedIds.Contains(doc.Id))
                     {
-                        var node = new JsonObject { ["id"] = doc.Id };
-                        foreach (var (k, v) in doc.Fields)
-                            if (k != "id") node[k] = JsonSerializerHelpers.ToNode(v);
-                        writers[i].Write(node.ToJsonString(RunFolder.LineOptions));
+                        writers[i].Write(JsonSerializerHelpers.Record(doc.Fields, ("id", doc.Id)).ToJsonString(RunFolder.LineOptions));
                         writers[i].Write('\n');
                     }
         }

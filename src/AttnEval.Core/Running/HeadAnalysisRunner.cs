@@ -108,13 +108,9 @@ public sealed class HeadAnalysisRunner(IComponentCatalog catalog, IRunObserver? 
             ResumedRecords = resumed,
             Record = rec =>
             {
-                var node = new JsonObject();
-                var own = rec.TryGetValue("id", out var idv) && idv is not null ? Convert.ToString(idv, CultureInfo.InvariantCulture)! : (counter++).ToString(CultureInfo.InvariantCulture);
-                node["id"] = prefix + own;
-                node["analysis"] = name;
-                foreach (var (k, v) in rec)
-                    if (k is not "id" and not "analysis") node[k] = JsonSerializerHelpers.ToNode(v);
-                if (!folder.FinishedIds.Contains(prefix + own)) folder.Append(node);
+                var own = JsonSerializerHelpers.IdOf(rec) ?? (counter++).ToString(CultureInfo.InvariantCulture);
+                if (!folder.FinishedIds.Contains(prefix + own))
+                    folder.Append(JsonSerializerHelpers.Record(rec, ("id", prefix + own), ("analysis", name)));
             },
         };
     }

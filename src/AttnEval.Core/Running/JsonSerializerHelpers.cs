@@ -24,6 +24,21 @@ internal static class JsonSerializerHelpers
         _ => JsonSerializer.SerializeToNode(value, Options),
     };
 
+    /// <summary>A record object: the <paramref name="leading"/> fields first (e.g. its <c>id</c>), then every other field of
+    /// <paramref name="fields"/> in its order (keys already given are skipped), each value through <see cref="ToNode"/>.</summary>
+    public static JsonObject Record(IReadOnlyDictionary<string, object?> fields, params (string Key, JsonNode? Value)[] leading)
+    {
+        var node = new JsonObject();
+        foreach (var (k, v) in leading) node[k] = v;
+        foreach (var (k, v) in fields)
+            if (!node.ContainsKey(k)) node[k] = ToNode(v);
+        return node;
+    }
+
+    /// <summary>The <c>id</c> a plugin gave a record, as invariant text; null when it gave none.</summary>
+    public static string? IdOf(IReadOnlyDictionary<string, object?> fields) =>
+        fields.TryGetValue("id", out var v) && v is not null ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) : null;
+
     private static JsonObject ObjectOf(System.Collections.IDictionary d)
     {
         var o = new JsonObject();

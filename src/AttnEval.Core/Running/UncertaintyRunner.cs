@@ -14,7 +14,7 @@ namespace AttnEval.Core.Running;
 /// the estimators ask for) → optional sampled answers → judge → every estimator → one line of <c>samples.jsonl</c>;
 /// then <c>summary.json</c> computed from the records alone (held by the run folder as written, never read back), so a
 /// resumed run ends with the same summary as an uninterrupted one. The runner never renders: the report pipeline
-/// (<c>AttnEval.Reporting.RunReport.Write</c>, or <see cref="Reports.HtmlReport.Write"/> for the tables alone) reads the folder.
+/// (<c>AttnEval.Reporting.RunReport.Write</c>, or <see cref="Reports.HtmlReport.Write(string, IReadOnlyDictionary{string, Kinds.RecipeKindDescriptor}?)"/> for the tables alone) reads the folder.
 /// </summary>
 /// <remarks>
 /// Errors: input problems (unknown part, unreadable dataset, unavailable device, unloadable model) throw
